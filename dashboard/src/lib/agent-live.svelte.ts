@@ -1,0 +1,111 @@
+import type { Client } from '@urql/core';
+import {
+  AgentEventLogQuery,
+  AgentEventsSubscription,
+  AgentPageQuery,
+  LatestCursorQuery,
+  type AgentDetail,
+  type AgentEventEntry,
+} from './documents';
+import { describeError } from './errors';
+import { appendEvents, lastCursor, prependEvents } from './timeline';
+
+const PAGE = 50;
+
+/**
+ * One agent, kept live: the page query, then agentEvents resumed from a cursor taken
+ * just before it, so nothing falls between the two. The subscription has no agent
+ * filter: every event moves the resume cursor, events for other agents are dropped.
+ * After a reconnect it restarts from that cursor, replaying exactly what was missed
+ * (and only that: an agent's own last event may be far older than the log's head).
+ */
+export class AgentLive {
+  agent = $state.raw<AgentDetail | null>(null);
+  events = $state.raw<AgentEventEntry[]>([]);
+  loading = $state(true);
+  notFound = $state(false);
+  deregistered = $state(false);
+  error = $state<string | null>(null);
+  hasOlder = $state(false);
+
+  readonly id: string;
+  #client: Client;
+  #unsubscribe: (() => void) | undefined;
+  #loadId = 0;
+  #resume: string | null = null;
+
+  constructor(client: Client, id: string) {
+    this.#client = client;
+    this.id = id;
+  }
+
+  async load() {
+    const id = ++this.#loadId;
+    this.#stopSubscription();
+    if (this.#resume === null) {
+      const head = await this.#client.query(LatestCursorQuery, {}).toPromise();
+      if (id !== this.#loadId) return;
+      this.#resume = head.data?.agentEventLog[0]?.cursor ?? null;
+    }
+    const result = await this.#client.query(AgentPageQuery, { id: this.id, last: PAGE }).toPromise();
+    if (id !== this.#loadId) return;
+    this.loading = false;
+    if (result.error || !result.data) {
+      this.error = result.error ? describeError(result.error).message : 'No data';
+      return;
+    }
+    this.error = null;
+    const { agent, agentEventLog } = result.data;
+    if (!agent) {
+      this.notFound = !this.deregistered;
+      this.agent = null;
+    } else {
+      this.agent = agent;
+    }
+    if (this.events.length === 0) this.hasOlder = agentEventLog.length >= PAGE;
+    this.events = appendEvents(this.events, agentEventLog);
+    this.#subscribe(this.#resume ?? lastCursor(this.events));
+  }
+
+  async loadOlder() {
+    const before = this.events[0]?.cursor;
+    if (!before) return;
+    const result = await this.#client.query(AgentEventLogQuery, { id: this.id, before, last: PAGE }).toPromise();
+    if (!result.data) return;
+    this.hasOlder = result.data.agentEventLog.length >= PAGE;
+    this.events = prependEvents(this.events, result.data.agentEventLog);
+  }
+
+  /** Mutations answer with the new agent; showing it now beats waiting for the event. */
+  replaceAgent(agent: AgentDetail) {
+    this.agent = agent;
+  }
+
+  markDeregistered() {
+    this.deregistered = true;
+  }
+
+  #subscribe(after: string | null) {
+    const sub = this.#client.subscription(AgentEventsSubscription, { after }).subscribe((result) => {
+      const e = result.data?.agentEvents;
+      if (!e) return;
+      this.#resume = e.cursor;
+      if (e.agentId !== this.id) return;
+      const { agent, ...entry } = e;
+      this.events = appendEvents(this.events, [entry]);
+      if (e.type === 'DEREGISTERED') this.deregistered = true;
+      else if (agent) this.agent = agent;
+    });
+    this.#unsubscribe = () => sub.unsubscribe();
+  }
+
+  #stopSubscription() {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  stop() {
+    this.#loadId++;
+    this.#stopSubscription();
+  }
+}

@@ -1,0 +1,23 @@
+export type LinkStatus = 'connecting' | 'live' | 'reconnecting' | 'rejected';
+
+/**
+ * The WebSocket's state as the operator should see it. `generation` moves on every
+ * successful reconnect; pages watch it to re-query what they may have missed.
+ */
+export class Connection {
+  status = $state<LinkStatus>('connecting');
+  generation = $state(0);
+  #everConnected = false;
+
+  connected() {
+    if (this.#everConnected) this.generation++;
+    this.#everConnected = true;
+    this.status = 'live';
+  }
+
+  closed(code: number | undefined) {
+    if (this.status === 'rejected') return;
+    // 4403/4401: the server refused the token; retrying would only loop.
+    this.status = code === 4403 || code === 4401 ? 'rejected' : this.#everConnected ? 'reconnecting' : 'connecting';
+  }
+}

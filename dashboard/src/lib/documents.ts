@@ -1,0 +1,224 @@
+import { graphql, type ResultOf } from './graphql';
+
+/** What a fleet row shows; also the snapshot each live event carries for the list. */
+export const AgentRowFields = graphql(`
+  fragment AgentRowFields on Agent {
+    id
+    name
+    type
+    host
+    port
+    environment
+    status
+    health
+    tags
+    heartbeatIntervalSeconds
+    lastHeartbeat
+    offlineAt
+    createdAt
+  }
+`);
+
+export const AgentDetailFields = graphql(
+  `
+    fragment AgentDetailFields on Agent {
+      ...AgentRowFields
+      healthMessage
+      metadata
+      configuration {
+        key
+        value
+        updatedAt
+      }
+      configurationRevision
+      updatedAt
+    }
+  `,
+  [AgentRowFields],
+);
+
+export const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      role
+    }
+  }
+`);
+
+export const FleetPageQuery = graphql(
+  `
+    query FleetPage($filter: AgentFilter, $orderBy: AgentOrder, $first: Int, $after: String) {
+      agents(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+        nodes {
+          ...AgentRowFields
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        totalCount
+      }
+    }
+  `,
+  [AgentRowFields],
+);
+
+export const FleetSummaryQuery = graphql(`
+  query FleetSummary($countsFilter: AgentFilter, $listFilter: AgentFilter) {
+    agentStatusCounts(filter: $countsFilter) {
+      online
+      degraded
+      offline
+      total
+    }
+    agents(filter: $listFilter, first: 1) {
+      totalCount
+    }
+  }
+`);
+
+export const FacetsQuery = graphql(`
+  query Facets {
+    agentFacets {
+      types
+      environments
+      tags
+    }
+  }
+`);
+
+export const FleetEventsSubscription = graphql(
+  `
+    subscription FleetEvents {
+      agentEvents {
+        cursor
+        type
+        agentId
+        previousStatus
+        status
+        agent {
+          ...AgentRowFields
+        }
+      }
+    }
+  `,
+  [AgentRowFields],
+);
+
+export const AgentEventFields = graphql(`
+  fragment AgentEventFields on AgentEvent {
+    cursor
+    type
+    agentId
+    at
+    previousStatus
+    status
+    reason
+    data
+  }
+`);
+
+export const AgentPageQuery = graphql(
+  `
+    query AgentPage($id: ID!, $last: Int) {
+      agent(id: $id) {
+        ...AgentDetailFields
+      }
+      agentEventLog(agentId: $id, last: $last) {
+        ...AgentEventFields
+      }
+    }
+  `,
+  [AgentDetailFields, AgentEventFields],
+);
+
+/** The newest event id overall: where a subscription for one agent resumes cheaply. */
+export const LatestCursorQuery = graphql(`
+  query LatestCursor {
+    agentEventLog(last: 1) {
+      cursor
+    }
+  }
+`);
+
+export const AgentEventLogQuery = graphql(
+  `
+    query AgentEventLog($id: ID!, $before: String, $last: Int) {
+      agentEventLog(agentId: $id, before: $before, last: $last) {
+        ...AgentEventFields
+      }
+    }
+  `,
+  [AgentEventFields],
+);
+
+export const AgentEventsSubscription = graphql(
+  `
+    subscription AgentEvents($after: String) {
+      agentEvents(after: $after) {
+        ...AgentEventFields
+        agent {
+          ...AgentDetailFields
+        }
+      }
+    }
+  `,
+  [AgentEventFields, AgentDetailFields],
+);
+
+export const AddTagsMutation = graphql(
+  `
+    mutation AddTags($agentId: ID!, $tags: [String!]!) {
+      addAgentTags(agentId: $agentId, tags: $tags) {
+        ...AgentDetailFields
+      }
+    }
+  `,
+  [AgentDetailFields],
+);
+
+export const RemoveTagsMutation = graphql(
+  `
+    mutation RemoveTags($agentId: ID!, $tags: [String!]!) {
+      removeAgentTags(agentId: $agentId, tags: $tags) {
+        ...AgentDetailFields
+      }
+    }
+  `,
+  [AgentDetailFields],
+);
+
+export const SetConfigurationMutation = graphql(
+  `
+    mutation SetConfiguration($agentId: ID!, $key: String!, $value: JSON!) {
+      setAgentConfiguration(agentId: $agentId, key: $key, value: $value) {
+        ...AgentDetailFields
+      }
+    }
+  `,
+  [AgentDetailFields],
+);
+
+export const DeleteConfigurationMutation = graphql(
+  `
+    mutation DeleteConfiguration($agentId: ID!, $key: String!) {
+      deleteAgentConfiguration(agentId: $agentId, key: $key) {
+        ...AgentDetailFields
+      }
+    }
+  `,
+  [AgentDetailFields],
+);
+
+export const DeregisterMutation = graphql(`
+  mutation Deregister($id: ID!) {
+    deregisterAgent(id: $id) {
+      id
+    }
+  }
+`);
+
+export type AgentRow = ResultOf<typeof AgentRowFields>;
+export type AgentDetail = ResultOf<typeof AgentDetailFields>;
+export type AgentEventEntry = ResultOf<typeof AgentEventFields>;
+export type Role = ResultOf<typeof ViewerQuery>['viewer']['role'];

@@ -1,0 +1,199 @@
+import type { Client } from '@urql/core';
+import { describeError } from './errors';
+import { FleetEventsSubscription, FleetPageQuery, FleetSummaryQuery, type AgentRow } from './documents';
+import { toAgentFilter, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
+import { reduceCounts, reduceFleet, type FleetEvent, type FleetList, type StatusCounts } from './fleet-reducer';
+
+const FIRST_PAGE = 100;
+const NEXT_PAGE = 500;
+/** Events are applied in batches: one list rebuild per batch, not per event. */
+const FLUSH_MS = 50;
+/** After a burst the status cards are re-asked once, to settle what deltas cannot know. */
+const SUMMARY_MS = 1000;
+
+/**
+ * The live fleet list for one view. It holds a loaded prefix of the server's ordered
+ * result (paged in as the operator scrolls) and folds the agentEvents subscription into
+ * it, so a 10 000-agent fleet costs one page up front and one small batch per burst.
+ */
+export class FleetState {
+  agents = $state.raw<AgentRow[]>([]);
+  totalCount = $state(0);
+  complete = $state(false);
+  counts = $state.raw<StatusCounts | null>(null);
+  loading = $state(false);
+  loadingMore = $state(false);
+  error = $state<string | null>(null);
+  /** Events folded into the view so far; exposed for the budget script's drop check. */
+  eventsApplied = $state(0);
+
+  #client: Client;
+  #query: FleetQuery = DEFAULT_QUERY;
+  #endCursor: string | null = null;
+  #loadId = 0;
+  #pending: FleetEvent<AgentRow>[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Events seen while a fetch is in flight, replayed over its (possibly older) answer. */
+  #recent: FleetEvent<AgentRow>[] = [];
+  #inflight = 0;
+  #summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  #summaryInflight = false;
+  #summaryDirty = false;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  /** Subscribes once; graphql-ws re-subscribes by itself after a reconnect. */
+  start() {
+    if (this.#unsubscribe) return;
+    const sub = this.#client.subscription(FleetEventsSubscription, {}).subscribe((result) => {
+      const e = result.data?.agentEvents;
+      if (e) this.#enqueue(e as FleetEvent<AgentRow>);
+    });
+    this.#unsubscribe = () => sub.unsubscribe();
+  }
+
+  stop() {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    clearTimeout(this.#flushTimer);
+    clearTimeout(this.#summaryTimer);
+    this.#loadId++;
+  }
+
+  get query(): FleetQuery {
+    return this.#query;
+  }
+
+  async load(query: FleetQuery) {
+    this.#query = query;
+    const id = ++this.#loadId;
+    this.loading = true;
+    this.error = null;
+    const mark = this.#begin();
+    const [page, summary] = await Promise.all([
+      this.#client
+        .query(FleetPageQuery, { filter: toAgentFilter(query), orderBy: this.#order(), first: FIRST_PAGE })
+        .toPromise(),
+      this.#fetchSummary(),
+    ]);
+    const replay = this.#end(mark);
+    if (id !== this.#loadId) return;
+    this.loading = false;
+    if (page.error || !page.data) {
+      this.error = page.error ? describeError(page.error).message : 'No data';
+      return;
+    }
+    const { nodes, pageInfo, totalCount } = page.data.agents;
+    this.#endCursor = pageInfo.endCursor ?? null;
+    this.#setList(reduceFleet({ agents: nodes, totalCount, complete: !pageInfo.hasNextPage }, replay, query));
+    if (summary) this.counts = summary.counts;
+  }
+
+  async loadMore() {
+    if (this.loading || this.loadingMore || this.complete || !this.#endCursor) return;
+    const id = this.#loadId;
+    this.loadingMore = true;
+    const mark = this.#begin();
+    const page = await this.#client
+      .query(FleetPageQuery, {
+        filter: toAgentFilter(this.#query),
+        orderBy: this.#order(),
+        first: NEXT_PAGE,
+        after: this.#endCursor,
+      })
+      .toPromise();
+    const replay = this.#end(mark);
+    if (id !== this.#loadId) return;
+    this.loadingMore = false;
+    if (page.error || !page.data) {
+      this.error = page.error ? describeError(page.error).message : 'No data';
+      return;
+    }
+    const { nodes, pageInfo, totalCount } = page.data.agents;
+    this.#endCursor = pageInfo.endCursor ?? this.#endCursor;
+    // Rows a live event already inserted keep their place; the page only extends the prefix.
+    const have = new Set(this.agents.map((a) => a.id));
+    const list: FleetList<AgentRow> = {
+      agents: [...this.agents, ...nodes.filter((n) => !have.has(n.id))],
+      totalCount,
+      complete: !pageInfo.hasNextPage,
+    };
+    this.#setList(reduceFleet(list, replay, this.#query));
+  }
+
+  #order() {
+    return { field: this.#query.sort, direction: this.#query.direction };
+  }
+
+  #begin(): number {
+    this.#inflight++;
+    return this.#recent.length;
+  }
+
+  #end(mark: number): FleetEvent<AgentRow>[] {
+    const replay = this.#recent.slice(mark);
+    if (--this.#inflight === 0) this.#recent = [];
+    return replay;
+  }
+
+  #setList(list: FleetList<AgentRow>) {
+    this.agents = list.agents;
+    this.totalCount = list.totalCount;
+    this.complete = list.complete;
+  }
+
+  #enqueue(event: FleetEvent<AgentRow>) {
+    this.#pending.push(event);
+    this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  #flush() {
+    this.#flushTimer = undefined;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    if (this.#inflight > 0) this.#recent.push(...batch);
+    if (this.counts) {
+      const known = new Map(this.agents.map((a) => [a.id, a]));
+      this.counts = reduceCounts(this.counts, batch, this.#query, (id) => known.get(id));
+    }
+    this.#setList(
+      reduceFleet({ agents: this.agents, totalCount: this.totalCount, complete: this.complete }, batch, this.#query),
+    );
+    this.eventsApplied += batch.length;
+    this.#scheduleSummary();
+  }
+
+  #scheduleSummary() {
+    this.#summaryDirty = true;
+    if (this.#summaryInflight || this.#summaryTimer) return;
+    this.#summaryTimer = setTimeout(async () => {
+      this.#summaryTimer = undefined;
+      this.#summaryDirty = false;
+      this.#summaryInflight = true;
+      const id = this.#loadId;
+      const summary = await this.#fetchSummary();
+      this.#summaryInflight = false;
+      if (id !== this.#loadId) return;
+      if (summary) {
+        this.counts = summary.counts;
+        this.totalCount = summary.totalCount;
+      }
+      if (this.#summaryDirty) this.#scheduleSummary();
+    }, SUMMARY_MS);
+  }
+
+  async #fetchSummary(): Promise<{ counts: StatusCounts; totalCount: number } | null> {
+    const result = await this.#client
+      .query(FleetSummaryQuery, {
+        countsFilter: toAgentFilter(this.#query, { withStatus: false }),
+        listFilter: toAgentFilter(this.#query),
+      })
+      .toPromise();
+    if (!result.data) return null;
+    return { counts: result.data.agentStatusCounts, totalCount: result.data.agents.totalCount };
+  }
+}

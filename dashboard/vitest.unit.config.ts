@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export default defineProject({
+  root: repoRoot,
+  plugins: [svelte(), svelteTesting()],
+  test: {
+    name: 'dashboard',
+    environment: 'jsdom',
+    include: ['test/dashboard/**/*.test.ts'],
+  },
+});
