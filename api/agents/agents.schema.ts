@@ -1,0 +1,125 @@
+import { builder } from '../graphql/builder';
+import { agentOrderQuery } from './agents.filter';
+import { AGENT_ORDER_FIELDS } from './agents.types';
+
+export const AgentStatusEnum = builder.enumType('AgentStatus', {
+  values: {
+    ONLINE: { value: 'online' },
+    DEGRADED: { value: 'degraded', description: 'Heartbeats arrive, but the agent reports degraded or unhealthy.' },
+    OFFLINE: { value: 'offline', description: 'No heartbeat for `missedHeartbeats` intervals.' },
+  } as const,
+});
+
+export const HealthStatusEnum = builder.enumType('HealthStatus', {
+  values: { HEALTHY: { value: 'healthy' }, DEGRADED: { value: 'degraded' }, UNHEALTHY: { value: 'unhealthy' } } as const,
+});
+
+export const ConfigurationEntry = builder.drizzleObject('agentConfigurations', {
+  name: 'ConfigurationEntry',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    value: t.expose('value', { type: 'JSON' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const Agent = builder.drizzleObject('agents', {
+  name: 'Agent',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The agent UUID, the same in REST and GraphQL.' }),
+    name: t.exposeString('name'),
+    type: t.exposeString('type'),
+    host: t.exposeString('host'),
+    port: t.exposeInt('port'),
+    environment: t.exposeString('environment'),
+    status: t.expose('status', { type: AgentStatusEnum }),
+    health: t.expose('health', { type: HealthStatusEnum, description: 'The health the agent last reported.' }),
+    healthMessage: t.exposeString('healthMessage', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON' }),
+    tags: t.stringList({
+      select: { with: { tags: { columns: { tag: true }, orderBy: { tag: 'asc' } } } },
+      resolve: (agent) => agent.tags.map((row) => row.tag),
+    }),
+    configuration: t.relation('configuration', { query: { orderBy: { key: 'asc' } } }),
+    configurationRevision: t.exposeInt('configurationRevision', {
+      description: 'Raised by every configuration change; agents compare it to know when to re-read.',
+    }),
+    heartbeatIntervalSeconds: t.exposeInt('heartbeatIntervalSeconds'),
+    lastHeartbeat: t.expose('lastHeartbeat', { type: 'DateTime', nullable: true }),
+    offlineAt: t.expose('offlineAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the agent will be marked offline unless a heartbeat arrives first.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const AgentFilterInput = builder.inputType('AgentFilter', {
+  fields: (t) => ({
+    status: t.field({ type: [AgentStatusEnum], description: 'Any of these statuses.' }),
+    type: t.string(),
+    environment: t.string(),
+    tags: t.stringList({ description: 'Agents that carry all of these tags.' }),
+    search: t.string({ description: 'Case-insensitive substring of the name or the host.' }),
+  }),
+});
+
+const AgentOrderField = builder.enumType('AgentOrderField', {
+  values: Object.fromEntries(
+    AGENT_ORDER_FIELDS.map((f) => [f.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), { value: f }]),
+  ) as Record<string, { value: (typeof AGENT_ORDER_FIELDS)[number] }>,
+});
+
+const OrderDirection = builder.enumType('OrderDirection', {
+  values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
+});
+
+const AgentOrderInput = builder.inputType('AgentOrder', {
+  fields: (t) => ({
+    field: t.field({ type: AgentOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, required: true, defaultValue: 'asc' }),
+  }),
+});
+
+const AgentStatusCounts = builder.simpleObject('AgentStatusCounts', {
+  fields: (t) => ({ online: t.int(), degraded: t.int(), offline: t.int(), total: t.int() }),
+});
+
+const AgentFacets = builder.simpleObject('AgentFacets', {
+  description: 'The values in use across the fleet, for filter pickers.',
+  fields: (t) => ({ types: t.stringList(), environments: t.stringList(), tags: t.stringList() }),
+});
+
+builder.queryFields((t) => ({
+  agents: t.drizzleConnection({
+    type: 'agents',
+    args: { filter: t.arg({ type: AgentFilterInput }), orderBy: t.arg({ type: AgentOrderInput }) },
+    totalCount: (_root, args, ctx) => ctx.services.agents.count(ctx.principal, args.filter),
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.agents.find(ctx.principal, args.filter, (where) =>
+        // The sort-key extra only orders rows; typing it would widen the row type.
+        ctx.db.query.agents.findMany(query({ where, ...agentOrderQuery(args.orderBy ?? undefined) } as { where: typeof where })),
+      ),
+  }, { name: 'AgentConnection' }, { name: 'AgentEdge' }),
+  agent: t.drizzleField({
+    type: 'agents',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.agents.findOne(ctx.principal, String(args.id), (id) =>
+        ctx.db.query.agents.findFirst(query({ where: { id } })),
+      ),
+  }),
+  agentStatusCounts: t.field({
+    type: AgentStatusCounts,
+    args: { filter: t.arg({ type: AgentFilterInput }) },
+    description: 'Agents per status; a status in the filter is ignored so each count can serve as a filter.',
+    resolve: (_root, args, ctx) => ctx.services.agents.statusCounts(ctx.principal, args.filter),
+  }),
+  agentFacets: t.field({
+    type: AgentFacets,
+    resolve: (_root, _args, ctx) => ctx.services.agents.facets(ctx.principal),
+  }),
+}));

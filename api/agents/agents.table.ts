@@ -1,0 +1,82 @@
+import { sql } from 'drizzle-orm';
+import {
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  timestamp,
+  unique,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
+
+export const agentStatus = pgEnum('agent_status', ['online', 'degraded', 'offline']);
+export const healthStatus = pgEnum('health_status', ['healthy', 'degraded', 'unhealthy']);
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const agents = pgTable(
+  'agents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: varchar('name', { length: 255 }).notNull(),
+    type: varchar('type', { length: 64 }).notNull(),
+    host: varchar('host', { length: 255 }).notNull(),
+    port: integer('port').notNull(),
+    environment: varchar('environment', { length: 64 }).notNull(),
+    status: agentStatus('status').notNull().default('online'),
+    // Last health the agent reported; status is derived from it and from the server's clock.
+    health: healthStatus('health').notNull().default('healthy'),
+    healthMessage: varchar('health_message', { length: 1024 }),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    heartbeatIntervalSeconds: integer('heartbeat_interval_seconds').notNull().default(30),
+    // Hot columns, rewritten by every heartbeat: deliberately not indexed so that
+    // PostgreSQL can apply them as HOT updates.
+    lastHeartbeat: at('last_heartbeat'),
+    lastSequence: integer('last_sequence'),
+    offlineAt: at('offline_at'),
+    configurationRevision: integer('configuration_revision').notNull().default(0),
+    // sha256 of the agent's own token; re-registration replaces it, revoking the old one.
+    tokenHash: varchar('token_hash', { length: 64 }).notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('agents_identity_key').on(t.name, t.host, t.port, t.environment),
+    unique('agents_token_hash_key').on(t.tokenHash),
+    index('agents_status_idx').on(t.status),
+    index('agents_type_idx').on(t.type),
+    index('agents_environment_idx').on(t.environment),
+    index('agents_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export const agentTags = pgTable(
+  'agent_tags',
+  {
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    tag: varchar('tag', { length: 64 }).notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.tag] }), index('agent_tags_tag_idx').on(t.tag)],
+);
+
+export const agentConfigurations = pgTable(
+  'agent_configurations',
+  {
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    key: varchar('key', { length: 255 }).notNull(),
+    value: jsonb('value').$type<unknown>().notNull(),
+    updatedAt: at('updated_at').notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.key] })],
+);
+
+export type AgentRow = typeof agents.$inferSelect;
+export type AgentConfigurationRow = typeof agentConfigurations.$inferSelect;

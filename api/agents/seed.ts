@@ -1,0 +1,16 @@
+import type { AgentService } from './agents.service';
+
+/** The original description's six example agents, so a newcomer sees a fleet. */
+export const DEMO_AGENTS = [
+  { name: 'Web Server Alpha', type: 'web_server', host: 'web-01.company.com', port: 8080, environment: 'production', metadata: { region: 'us-east-1', team: 'platform' }, tags: ['frontend', 'critical'] },
+  { name: 'Database Monitor', type: 'database_monitor', host: 'db-01.company.com', port: 5432, environment: 'production', metadata: { region: 'us-east-1', team: 'data', engine: 'postgresql' }, tags: ['database', 'critical'] },
+  { name: 'API Gateway', type: 'api_gateway', host: 'gateway-01.company.com', port: 443, environment: 'production', metadata: { region: 'eu-west-1', team: 'platform' }, tags: ['edge'] },
+  { name: 'Cache Monitor', type: 'cache_monitor', host: 'cache-01.company.com', port: 6379, environment: 'staging', metadata: { region: 'us-west-2', team: 'platform', engine: 'redis' }, tags: ['cache'] },
+  { name: 'Security Scanner', type: 'security_scanner', host: 'sec-01.company.com', port: 9443, environment: 'production', metadata: { region: 'us-east-1', team: 'security' }, tags: ['security'] },
+  { name: 'Log Processor', type: 'log_processor', host: 'logs-01.company.com', port: 5044, environment: 'development', metadata: { region: 'eu-central-1', team: 'observability' }, tags: ['logging'] },
+];
+
+export async function seedDemoAgents(agents: AgentService): Promise<number> {
+  for (const agent of DEMO_AGENTS) await agents.register({ role: 'admin' }, agent);
+  return DEMO_AGENTS.length;
+}

@@ -1,0 +1,39 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type OperatorKind = 'admin' | 'viewer' | 'enrollment';
+export type Role = OperatorKind | 'agent';
+
+/** Carries the hash unverified: the agent's own requests check it against the row they touch. */
+export type AgentPrincipal = { role: 'agent'; agentId: string; tokenHash: string };
+export type Principal = { role: OperatorKind } | AgentPrincipal;
+
+/** Tokens are 256 random bits, so a single sha256 is as strong as any slow hash here. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const PREFIX: Record<Role, string> = { admin: 'am_admin', viewer: 'am_viewer', enrollment: 'am_enroll', agent: 'am_agent' };
+
+export const newOperatorToken = (kind: OperatorKind) => `${PREFIX[kind]}_${randomBytes(32).toString('base64url')}`;
+
+/** The agent id rides in the token so a heartbeat needs no lookup to learn who sent it. */
+export const newAgentToken = (agentId: string) =>
+  `${PREFIX.agent}_${agentId.replaceAll('-', '')}_${randomBytes(32).toString('base64url')}`;
+
+const AGENT_TOKEN = /^am_agent_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$/;
+
+export function agentIdOfToken(token: string): string | undefined {
+  const hex = AGENT_TOKEN.exec(token)?.[1];
+  if (!hex) return undefined;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function bearer(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return m?.[1];
+}

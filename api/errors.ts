@@ -1,0 +1,45 @@
+/**
+ * Expected failures. One code per kind of failure, shared by REST
+ * (`{"error":{"code","message","fields"}}`) and GraphQL (`extensions.code`,
+ * `extensions.fields`); anything that is not an AppError is a bug and gets masked.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type FieldErrors = Record<string, string>;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields?: FieldErrors,
+    /** Seconds, for RATE_LIMITED. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const badInput = (fields: FieldErrors) =>
+  new AppError(
+    'BAD_USER_INPUT',
+    Object.entries(fields)
+      .map(([path, msg]) => `${path}: ${msg}`)
+      .join('; '),
+    fields,
+  );
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);

@@ -1,0 +1,66 @@
+import { and, asc, gt, sql } from 'drizzle-orm';
+import type { Db } from '../db';
+import type { EventBus } from './bus';
+import { agentEvents, type AgentEventRow } from './events.table';
+import type { AgentEventMessage, EventDraft } from './events.types';
+
+// Held until commit by every transaction that appends events, so ids commit in order.
+const APPEND_LOCK = 7_316_002;
+
+export const toMessage = (row: AgentEventRow): AgentEventMessage => ({
+  cursor: row.id.toString(),
+  type: row.type,
+  agentId: row.agentId,
+  agent: row.agent as unknown as AgentEventMessage['agent'],
+  previousStatus: row.previousStatus,
+  status: row.status,
+  reason: row.reason,
+  data: row.data,
+  at: row.at.toISOString(),
+});
+
+export class EventLog {
+  constructor(
+    private readonly db: Db,
+    readonly bus: EventBus,
+  ) {}
+
+  /** Call last in a transaction: the lock it takes is held until that transaction ends. */
+  async append(tx: Db, drafts: EventDraft[]): Promise<AgentEventMessage[]> {
+    if (drafts.length === 0) return [];
+    await tx.execute(sql`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const rows = await tx
+      .insert(agentEvents)
+      .values(
+        drafts.map((d) => ({
+          agentId: d.agent.id,
+          type: d.type,
+          agent: d.agent as unknown as Record<string, unknown>,
+          previousStatus: d.previousStatus ?? null,
+          status: d.status ?? null,
+          reason: d.reason ?? null,
+          data: d.data ?? {},
+        })),
+      )
+      .returning();
+    const messages = rows.map(toMessage);
+    await this.bus.publishInTransaction(tx, messages);
+    return messages;
+  }
+
+  /** Hands events whose transaction has committed to the bus. */
+  committed(messages: AgentEventMessage[]): void {
+    if (messages.length > 0) this.bus.publishCommitted(messages);
+  }
+
+  /** Events after `cursor`, oldest first. */
+  async after(cursor: bigint, limit: number): Promise<AgentEventMessage[]> {
+    const rows = await this.db
+      .select()
+      .from(agentEvents)
+      .where(and(gt(agentEvents.id, cursor)))
+      .orderBy(asc(agentEvents.id))
+      .limit(limit);
+    return rows.map(toMessage);
+  }
+}

@@ -1,0 +1,40 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/tokens';
+import { AppError } from '../errors';
+import type { Services } from '../graphql/context';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+  principal?: Principal;
+  services: Services;
+}
+
+export interface Route {
+  method: string;
+  path: RegExp;
+  handle(ctx: RouteContext): Promise<void>;
+}
+
+/** Finds the route for a request; a known path with another method is a 405, not a 404. */
+export function match(routes: Route[], method: string, pathname: string): { route: Route; params: string[] } {
+  let pathMatched = false;
+  for (const route of routes) {
+    const m = route.path.exec(pathname);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, params: m.slice(1).map(safeDecode) };
+  }
+  if (pathMatched) throw new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}`);
+  throw new AppError('NOT_FOUND', `no route for ${method} ${pathname}`);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AppError('NOT_FOUND', `malformed path segment "${segment}"`);
+  }
+}

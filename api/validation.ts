@@ -1,0 +1,62 @@
+import { badInput, type FieldErrors } from './errors';
+
+/**
+ * Collects every problem with one input before failing, so a client learns all it
+ * must fix from a single answer. Checks are written for values that came from JSON
+ * and may be of any type.
+ */
+export class Validator {
+  readonly errors: FieldErrors = {};
+
+  fail(path: string, message: string): undefined {
+    this.errors[path] ??= message;
+    return undefined;
+  }
+
+  string(value: unknown, path: string, opts: { max: number; required?: boolean; min?: number }): string | undefined {
+    if (value === undefined || value === null) {
+      return opts.required ? this.fail(path, 'is required') : undefined;
+    }
+    if (typeof value !== 'string') return this.fail(path, 'must be a string');
+    const trimmed = value.trim();
+    if (opts.required && trimmed.length === 0) return this.fail(path, 'must not be empty');
+    if (trimmed.length < (opts.min ?? 0)) return this.fail(path, `must be at least ${opts.min} characters`);
+    if (trimmed.length > opts.max) return this.fail(path, `must be at most ${opts.max} characters`);
+    if (hasNul(trimmed)) return this.fail(path, 'must not contain NUL characters');
+    return trimmed;
+  }
+
+  integer(value: unknown, path: string, opts: { min: number; max: number; required?: boolean }): number | undefined {
+    if (value === undefined || value === null) {
+      return opts.required ? this.fail(path, 'is required') : undefined;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value)) return this.fail(path, 'must be an integer');
+    if (value < opts.min || value > opts.max) return this.fail(path, `must be from ${opts.min} to ${opts.max}`);
+    return value;
+  }
+
+  /** Any JSON value, at most `maxBytes` when serialized, with no NUL in any string or key. */
+  json(value: unknown, path: string, opts: { maxBytes: number; object?: boolean }): unknown {
+    if (value === undefined) return this.fail(path, 'is required');
+    if (opts.object && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      return this.fail(path, 'must be a JSON object');
+    }
+    const text = JSON.stringify(value);
+    if (text === undefined) return this.fail(path, 'must be a JSON value');
+    if (Buffer.byteLength(text) > opts.maxBytes) {
+      return this.fail(path, `must be at most ${opts.maxBytes / 1024} KiB when serialized`);
+    }
+    // JSON.stringify escapes NUL as \u0000, which PostgreSQL's jsonb refuses.
+    if (text.includes('\\u0000')) return this.fail(path, 'must not contain NUL characters');
+    return value;
+  }
+
+  done(): void {
+    if (Object.keys(this.errors).length > 0) throw badInput(this.errors);
+  }
+}
+
+export const hasNul = (s: string) => s.includes('\u0000');
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
