@@ -7,10 +7,11 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineProject({
   root: repoRoot,
-  plugins: [svelte(), svelteTesting()],
+  plugins: [svelte({ configFile: false }), svelteTesting()],
   test: {
     name: 'dashboard',
     environment: 'jsdom',
     include: ['test/dashboard/**/*.test.ts'],
+    setupFiles: ['test/dashboard/setup.ts'],
   },
 });

@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import FleetPage from '../../dashboard/src/components/fleet/FleetPage.svelte';
+import { Router } from '../../dashboard/src/lib/router.svelte';
+import { Session } from '../../dashboard/src/lib/session.svelte';
+import type { FleetAgent } from '../../dashboard/src/lib/types';
+import { FakeClient } from './fake-client';
+import Harness from './Harness.svelte';
+import { agent } from './fixtures';
+
+function row(a: FleetAgent) {
+  return { ...a, health: 'HEALTHY', heartbeatIntervalSeconds: 30, __typename: 'Agent' };
+}
+
+function setup(agents: FleetAgent[]) {
+  const client = new FakeClient()
+    .answer('FleetPage', (v) => {
+      const status = (v.filter as { status?: string[] } | undefined)?.status;
+      const nodes = agents.filter((a) => !status || status.includes(a.status)).map(row);
+      return { agents: { nodes, pageInfo: { hasNextPage: false, endCursor: null }, totalCount: nodes.length } };
+    })
+    .answer('FleetSummary', () => ({
+      agentStatusCounts: {
+        online: agents.filter((a) => a.status === 'ONLINE').length,
+        degraded: agents.filter((a) => a.status === 'DEGRADED').length,
+        offline: agents.filter((a) => a.status === 'OFFLINE').length,
+        total: agents.length,
+      },
+      agents: { totalCount: agents.length },
+    }))
+    .answer('Facets', () => ({ agentFacets: { types: ['web-server'], environments: ['production'], tags: [] } }));
+  const router = new Router();
+  const session = new Session();
+  const view = render(Harness, { client: client.asClient(), router, session, page: FleetPage });
+  return { client, router, session, view };
+}
+
+const rowOf = (id: string) => document.querySelector<HTMLElement>(`tr[data-agent-id="${id}"]`);
+
+/** Waits until the row is on screen; waitFor only retries on a throw, not on null. */
+async function findRow(id: string): Promise<HTMLElement> {
+  return waitFor(() => {
+    const r = rowOf(id);
+    if (!r) throw new Error(`row ${id} not rendered`);
+    return r;
+  });
+}
+
+describe('fleet page', () => {
+  beforeEach(() => history.replaceState(null, '', '/'));
+  afterEach(() => history.replaceState(null, '', '/'));
+
+  it('shows each agent with status, host:port and the status counts', async () => {
+    const a = agent({ name: 'web-1', host: 'web-1.local', port: 443 });
+    const b = agent({ name: 'db-1', status: 'OFFLINE' });
+    setup([a, b]);
+    const first = await findRow(a.id);
+    expect(within(first).getByText('web-1.local:443')).toBeTruthy();
+    expect(rowOf(b.id)!.dataset.status).toBe('OFFLINE');
+    await waitFor(() => expect(document.querySelector('[data-count="offline"]')!.textContent).toBe('1'));
+  });
+
+  it('a status event changes the row live, without asking the server for the list again', async () => {
+    const a = agent({ name: 'web-1' });
+    const { client } = setup([a]);
+    await findRow(a.id);
+    const pageQueries = client.callsTo('FleetPage').length;
+    client.emit({
+      agentEvents: {
+        cursor: '9',
+        type: 'STATUS_CHANGED',
+        agentId: a.id,
+        previousStatus: 'ONLINE',
+        status: 'OFFLINE',
+        agent: row({ ...a, status: 'OFFLINE' }),
+      },
+    });
+    await waitFor(() => expect(rowOf(a.id)!.dataset.status).toBe('OFFLINE'));
+    expect(document.querySelector('[data-count="offline"]')!.textContent).toBe('1');
+    expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
+  });
+
+  it('a status card filters the list and puts the filter in the URL', async () => {
+    const a = agent({ name: 'up' });
+    const b = agent({ name: 'down', status: 'OFFLINE' });
+    const { client } = setup([a, b]);
+    await findRow(a.id);
+    await fireEvent.click(screen.getByRole('button', { name: /offline/i, pressed: false }));
+    expect(location.search).toBe('?status=offline');
+    await waitFor(() => expect(rowOf(a.id)).toBeNull());
+    expect(rowOf(b.id)).not.toBeNull();
+    expect(client.callsTo('FleetPage').at(-1)!.variables.filter).toEqual({ status: ['OFFLINE'] });
+  });
+
+  it('the back button restores the previous filter', async () => {
+    const a = agent({ name: 'up' });
+    const b = agent({ name: 'down', status: 'OFFLINE' });
+    const { router } = setup([a, b]);
+    await findRow(a.id);
+    router.navigate('/?status=offline');
+    await waitFor(() => expect(rowOf(a.id)).toBeNull());
+    history.back();
+    await waitFor(() => expect(rowOf(a.id)).not.toBeNull());
+    expect(location.search).toBe('');
+  });
+
+  it('after a reconnect the page asks again, so events missed meanwhile are not lost', async () => {
+    const a = agent();
+    const { client, session } = setup([a]);
+    await findRow(a.id);
+    const before = client.callsTo('FleetPage').length;
+    session.connection.connected();
+    session.connection.closed(1006);
+    session.connection.connected();
+    await waitFor(() => expect(client.callsTo('FleetPage').length).toBe(before + 1));
+  });
+});
