@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium; the project never downloads a browser of its own. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const browserAvailable = existsSync(CHROMIUM_PATH);
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/**
+ * Playwright gives every launch a fresh temporary user-data-dir and removes it on close,
+ * so no profile, cache or stored token leaks from one run into the next.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface SignedInPage {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** Opens the dashboard through the sign-in link the server prints, and waits for live. */
+export async function openSignedIn(
+  browser: Browser,
+  baseUrl: string,
+  token: string,
+  opts: { path?: string; colorScheme?: 'light' | 'dark' } = {},
+): Promise<SignedInPage> {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    colorScheme: opts.colorScheme ?? 'light',
+  });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/dashboard${opts.path ?? '/'}#token=${token}`);
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 15_000 });
+  return { context, page };
+}
+
+export const row = (page: Page, name: string) => page.locator('tr[data-agent-id]', { hasText: name });

@@ -1,0 +1,114 @@
+import { mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { heartbeat, keepBeating, registerAgent, type Registered } from './agents';
+import { browserAvailable, launchChromium, openSignedIn, row } from './browser';
+
+const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+
+describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const seeded: Registered[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    const seeds = [
+      { name: 'web-alpha', type: 'web_server', environment: 'production' },
+      { name: 'db-primary', type: 'database_monitor', environment: 'production' },
+      { name: 'gw-edge', type: 'api_gateway', environment: 'staging' },
+      { name: 'cache-eu', type: 'cache_monitor', environment: 'staging' },
+      { name: 'scanner-1', type: 'security_scanner', environment: 'development' },
+      { name: 'logs-ingest', type: 'log_processor', environment: 'production' },
+    ];
+    for (const s of seeds) seeded.push(await registerAgent(server.url, server.enrollmentToken, s));
+    await heartbeat(server.url, seeded[1], 'degraded');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('signs in through #token=, keeps the token in localStorage and drops it from the address bar', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await page.evaluate(() => localStorage.getItem('agent-monitor.token'))).toBe(server.adminToken);
+    await page.reload();
+    await page.locator('[data-connection="live"]').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Access token').waitFor();
+    expect(await page.evaluate(() => localStorage.getItem('agent-monitor.token'))).toBeNull();
+    await context.close();
+  });
+
+  it('shows every seeded agent with its status, and the status counts', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    for (const a of seeded) await row(page, a.name).waitFor();
+    await expect.poll(() => row(page, 'db-primary').getAttribute('data-status')).toBe('DEGRADED');
+    await expect.poll(() => page.locator('[data-count="total"]').textContent()).toBe(String(seeded.length));
+    await expect.poll(() => page.locator('[data-count="degraded"]').textContent()).toBe('1');
+    await expect.poll(() => row(page, 'web-alpha').textContent()).toContain('web-alpha.example.internal:8080');
+    await context.close();
+  });
+
+  it('a newly registered agent appears without a reload', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    await row(page, 'web-alpha').waitFor();
+    await page.evaluate(() => ((window as unknown as { __marker: number }).__marker = 1));
+    const fresh = await registerAgent(server.url, server.enrollmentToken, { name: 'arrived-live', type: 'web_server' });
+    seeded.push(fresh);
+    await row(page, 'arrived-live').waitFor({ timeout: 10_000 });
+    // Same document: the marker set before registration is still there.
+    expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1);
+    await context.close();
+  });
+
+  it('an agent that stops heartbeating turns offline on screen', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    const flaky = await registerAgent(server.url, server.enrollmentToken, { name: 'goes-quiet', heartbeatIntervalSeconds: 1 });
+    seeded.push(flaky);
+    const stop = keepBeating(server.url, flaky, 400);
+    try {
+      await expect.poll(() => row(page, 'goes-quiet').getAttribute('data-status'), { timeout: 10_000 }).toBe('ONLINE');
+    } finally {
+      stop();
+    }
+    // Three missed 1 s intervals plus the sweeper: a few seconds, with no reload.
+    await expect.poll(() => row(page, 'goes-quiet').getAttribute('data-status'), { timeout: 15_000 }).toBe('OFFLINE');
+    await context.close();
+  });
+
+  it('filters and sort live in the URL and survive a reload', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    await row(page, 'web-alpha').waitFor();
+    await page.getByLabel('Environment').selectOption('staging');
+    await page.getByRole('button', { name: /Sort ascending/ }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging&dir=desc');
+    await expect.poll(() => page.locator('tr[data-agent-id]').count()).toBe(2);
+    await page.reload();
+    await page.locator('[data-connection="live"]').waitFor();
+    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(2)').allTextContents()).toEqual(['gw-edge', 'cache-eu']);
+    expect(await page.getByLabel('Environment').inputValue()).toBe('staging');
+    await page.goBack();
+    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging');
+    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(2)').allTextContents()).toEqual(['cache-eu', 'gw-edge']);
+    await context.close();
+  });
+
+  it('saves screenshots of the fleet page in light and dark', async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    for (const scheme of ['light', 'dark'] as const) {
+      const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { colorScheme: scheme });
+      await row(page, 'web-alpha').waitFor();
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      // The dark palette's background is near-black, the light one near-white.
+      const [r] = bg.match(/\d+/g)!.map(Number);
+      expect(scheme === 'dark' ? r < 60 : r > 200).toBe(true);
+      await page.screenshot({ path: new URL(`fleet-${scheme}.png`, SCREENSHOTS).pathname });
+      await context.close();
+    }
+  });
+});
