@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+// Vite would hand the server's own files graphql's ESM build (its "module" field) while
+// yoga's executor, loaded by Node, gets the CommonJS one: two GraphQLError classes, so
+// every expected error failed `instanceof` and was masked. One copy, as under tsx.
+const graphqlMain = createRequire(import.meta.url).resolve('graphql');
+
 const api = (name: string, env: Record<string, string>) => ({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlMain }] },
   test: {
     name,
     include: ['test/api/**/*.test.ts'],
