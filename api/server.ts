@@ -1,18 +1,22 @@
 import { createYoga } from 'graphql-yoga';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import { agentRoutes } from './agents/agents.routes';
 import type { App } from './app';
 import { requirePrincipal } from './auth/authenticator';
 import type { Principal } from './auth/tokens';
 import { AppError } from './errors';
+import { createContext } from './graphql/context';
 import { toGraphQLError } from './graphql/errors';
+import { livenessRoutes } from './liveness/liveness.routes';
 import { schema } from './graphql/schema';
-import { readBody, sendError, sendJson } from './http/http';
+import { MAX_BODY_BYTES, readBody, sendError, sendJson } from './http/http';
 import { match, type Route } from './http/router';
 import { serveDashboard } from './http/static';
-import { createLogger } from './log';
 
-const routes: Route[] = [...agentRoutes];
+const routes: Route[] = [...livenessRoutes, ...agentRoutes];
 
 export interface HttpServer {
   server: http.Server;
@@ -21,13 +25,14 @@ export interface HttpServer {
 
 /** One node:http server for /graphql, /api/v1, /dashboard and /health. */
 export function createHttpServer(app: App): HttpServer {
-  const log = createLogger(app.config.logLevel);
+  const { log } = app;
+  const mask = (error: unknown) => toGraphQLError(error, (err) => log.error('graphql error', err));
   const yoga = createYoga({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
-    maskedErrors: { maskError: (error) => toGraphQLError(error, (err) => log.error('graphql error', err)) },
+    maskedErrors: { maskError: mask },
     graphiql: {
       title: 'Agent Monitor GraphQL',
       defaultQuery: '{\n  viewer { role }\n  agentStatusCounts { online degraded offline total }\n}\n',
@@ -44,7 +49,7 @@ export function createHttpServer(app: App): HttpServer {
     const response = await yoga.fetch(
       url,
       { method: req.method, headers: req.headers as Record<string, string>, body, signal: abort.signal },
-      { principal, db: app.database.db, services: app.services },
+      createContext(app.database.db, app.services, principal),
     );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) return void res.end();
@@ -94,12 +99,51 @@ export function createHttpServer(app: App): HttpServer {
   // Keep-alive connections from agents would otherwise hold close() open.
   server.keepAliveTimeout = 5_000;
 
+  // graphql-ws on the same port and path. The operator token arrives as the
+  // connection_init payload {"authorization": "Bearer …"}; a missing or bad one closes
+  // the socket with 4403.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  const principals = new WeakMap<object, Principal>();
+  // Formatted as JSON: the HTTP status yoga uses has no meaning on a socket.
+  const wsError = (e: unknown) => {
+    const { extensions, ...rest } = mask(e).toJSON();
+    const { http: _status, ...ext } = (extensions ?? {}) as Record<string, unknown>;
+    return { ...rest, extensions: ext };
+  };
+  const ws = useServer<{ authorization?: unknown }>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        try {
+          const principal = app.authenticator.authenticate(ctx.connectionParams?.authorization);
+          if (!principal || (principal.role !== 'admin' && principal.role !== 'viewer')) return false;
+          principals.set(ctx.extra.socket, principal);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => createContext(app.database.db, app.services, principals.get(ctx.extra.socket)),
+      onError: (_ctx, _id, _payload, errors) => errors.map(wsError),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e: GraphQLError) => wsError(e)) } : undefined,
+    },
+    wss,
+    app.config.wsKeepAliveMs,
+  );
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') return void socket.destroy();
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+  });
+
   return {
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await ws.dispose();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -37,8 +37,8 @@ export const Agent = builder.drizzleObject('agents', {
     healthMessage: t.exposeString('healthMessage', { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON' }),
     tags: t.stringList({
-      select: { with: { tags: { columns: { tag: true }, orderBy: { tag: 'asc' } } } },
-      resolve: (agent) => agent.tags.map((row) => row.tag),
+      // Snapshots (events, registration answers) carry their tags; rows read them in one batch.
+      resolve: (agent, _args, ctx) => ('tags' in agent ? (agent.tags as string[]) : ctx.loaders.tags.load(agent.id)),
     }),
     configuration: t.relation('configuration', { query: { orderBy: { key: 'asc' } } }),
     configurationRevision: t.exposeInt('configurationRevision', {

@@ -7,7 +7,8 @@ import type { Config } from '../config';
 import type { Db } from '../db';
 import { notFound } from '../errors';
 import type { EventLog } from '../events/events.service';
-import type { AgentSnapshot, EventDraft } from '../events/events.types';
+import type { EventDraft } from '../events/events.types';
+import { publicAgent } from './agents.snapshot';
 import { isUuid } from '../validation';
 import { agentFilterSql } from './agents.filter';
 import { parseConfigKey, parseConfigValue, parseFilter, parseRegistration, parseTags } from './agents.input';
@@ -23,16 +24,7 @@ export interface AgentDeps {
   config: Config;
 }
 
-const snapshot = (a: AgentRow, tags: string[]): AgentSnapshot => ({
-  id: a.id,
-  name: a.name,
-  type: a.type,
-  host: a.host,
-  port: a.port,
-  environment: a.environment,
-  status: a.status,
-  tags,
-});
+const snapshot = publicAgent;
 
 /** The registry: the only code that writes agents, their tags and configuration. */
 export class AgentService {
@@ -59,6 +51,8 @@ export class AgentService {
       status: 'online' as const,
       health: 'healthy' as const,
       healthMessage: null,
+      // A re-registered agent starts counting its heartbeats afresh.
+      lastSequence: null,
       offlineAt,
       updatedAt: now,
     };

@@ -1,35 +1,103 @@
+import { sql } from 'drizzle-orm';
 import { EventEmitter } from 'node:events';
+import type pg from 'pg';
 import type { Db } from '../db';
-import type { AgentEventMessage } from './events.types';
+
+export const EVENTS_CHANNEL = 'agent_events';
 
 /**
- * Carries committed agent events to every subscriber of every replica. A bus may
- * publish inside the writing transaction (PostgreSQL NOTIFY is delivered on commit,
- * and never for a rolled-back one) or right after it commits (in-process).
+ * Tells every replica that new events were committed to the log. It carries no
+ * events itself: each replica then reads the log from its last cursor, so order and
+ * completeness come from the database, and a payload never outgrows NOTIFY's 8 kB.
  */
 export interface EventBus {
-  publishInTransaction(tx: Db, events: AgentEventMessage[]): Promise<void>;
-  publishCommitted(events: AgentEventMessage[]): void;
-  subscribe(listener: (event: AgentEventMessage) => void): () => void;
+  /** Called inside the writing transaction (NOTIFY is sent on commit and never on rollback). */
+  signalInTransaction(tx: Db): Promise<void>;
+  /** Called once that transaction has committed. */
+  signalCommitted(): void;
+  onSignal(listener: () => void): void;
   close(): Promise<void>;
 }
 
-/** The embedded database has one process, so an EventEmitter is the whole bus. */
+/** The embedded database lives in one process, so an EventEmitter is the whole bus. */
 export class MemoryBus implements EventBus {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private readonly emitter = new EventEmitter();
 
-  async publishInTransaction(): Promise<void> {}
+  async signalInTransaction(): Promise<void> {}
 
-  publishCommitted(events: AgentEventMessage[]): void {
-    for (const event of events) this.emitter.emit('event', event);
+  signalCommitted(): void {
+    this.emitter.emit('signal');
   }
 
-  subscribe(listener: (event: AgentEventMessage) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+  onSignal(listener: () => void): void {
+    this.emitter.on('signal', listener);
   }
 
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
+  }
+}
+
+/** Several replicas on one PostgreSQL: LISTEN/NOTIFY, on a connection kept for it. */
+export class PgNotifyBus implements EventBus {
+  private readonly emitter = new EventEmitter();
+  private client?: pg.PoolClient;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    const client = await this.pool.connect();
+    client.on('notification', () => this.emitter.emit('signal'));
+    client.on('error', (err) => {
+      this.onError(err);
+      client.release(true);
+      if (this.client === client) this.client = undefined;
+      void this.reconnect();
+    });
+    await client.query(`listen ${EVENTS_CHANNEL}`);
+    this.client = client;
+    // Whatever was committed while we were not listening is picked up by a read now.
+    this.emitter.emit('signal');
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5_000)) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        await this.listen();
+        return;
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    }
+  }
+
+  async signalInTransaction(tx: Db): Promise<void> {
+    await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, '')`);
+  }
+
+  signalCommitted(): void {}
+
+  onSignal(listener: () => void): void {
+    this.emitter.on('signal', listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.emitter.removeAllListeners();
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      await client.query(`unlisten ${EVENTS_CHANNEL}`).catch(() => {});
+      client.release();
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { and, asc, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db';
 import type { EventBus } from './bus';
 import { agentEvents, type AgentEventRow } from './events.table';
@@ -43,24 +43,39 @@ export class EventLog {
         })),
       )
       .returning();
-    const messages = rows.map(toMessage);
-    await this.bus.publishInTransaction(tx, messages);
-    return messages;
+    await this.bus.signalInTransaction(tx);
+    return rows.map(toMessage);
   }
 
-  /** Hands events whose transaction has committed to the bus. */
+  /** Call after the transaction that appended `messages` has committed. */
   committed(messages: AgentEventMessage[]): void {
-    if (messages.length > 0) this.bus.publishCommitted(messages);
+    if (messages.length > 0) this.bus.signalCommitted();
   }
 
-  /** Events after `cursor`, oldest first. */
-  async after(cursor: bigint, limit: number): Promise<AgentEventMessage[]> {
+  async lastCursor(): Promise<bigint> {
+    const [row] = await this.db.select({ max: sql<string | null>`max(${agentEvents.id})::text` }).from(agentEvents);
+    return BigInt(row?.max ?? 0);
+  }
+
+  /** Events after `cursor`, oldest first, optionally of one agent. */
+  async after(cursor: bigint, limit: number, agentId?: string): Promise<AgentEventMessage[]> {
     const rows = await this.db
       .select()
       .from(agentEvents)
-      .where(and(gt(agentEvents.id, cursor)))
+      .where(and(gt(agentEvents.id, cursor), agentId ? eq(agentEvents.agentId, agentId) : undefined))
       .orderBy(asc(agentEvents.id))
       .limit(limit);
     return rows.map(toMessage);
+  }
+
+  /** The `limit` events before `cursor` (or the newest), oldest first, optionally of one agent. */
+  async before(cursor: bigint | undefined, limit: number, agentId?: string): Promise<AgentEventMessage[]> {
+    const rows = await this.db
+      .select()
+      .from(agentEvents)
+      .where(and(cursor !== undefined ? lt(agentEvents.id, cursor) : undefined, agentId ? eq(agentEvents.agentId, agentId) : undefined))
+      .orderBy(desc(agentEvents.id))
+      .limit(limit);
+    return rows.reverse().map(toMessage);
   }
 }

@@ -1,3 +1,4 @@
+import type { PublicAgent } from '../agents/agents.snapshot';
 import type { AgentStatus } from '../agents/agents.types';
 
 export type AgentEventType =
@@ -8,17 +9,17 @@ export type AgentEventType =
   | 'tags_changed'
   | 'configuration_changed';
 
-/** The agent as it was right after the event: enough to filter and display it. */
-export interface AgentSnapshot {
-  id: string;
-  name: string;
-  type: string;
-  host: string;
-  port: number;
-  environment: string;
-  status: AgentStatus;
-  tags: string[];
-}
+/**
+ * The agent as it was right after the event, stored with it: subscribers are served
+ * from it without a query each, and it outlives the agent. Timestamps are ISO
+ * strings once it has been through the database.
+ */
+export type AgentSnapshot = Omit<PublicAgent, 'lastHeartbeat' | 'offlineAt' | 'createdAt' | 'updatedAt'> & {
+  lastHeartbeat: Date | string | null;
+  offlineAt: Date | string | null;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+};
 
 export interface EventDraft {
   type: AgentEventType;

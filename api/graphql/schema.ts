@@ -4,6 +4,8 @@ import './scalars';
 import './viewer.schema';
 import '../agents/agents.schema';
 import '../agents/agents.mutations';
+import '../liveness/liveness.schema';
+import '../events/events.schema';
 
 export const schema = builder.toSchema();
 

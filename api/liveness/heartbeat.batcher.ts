@@ -1,0 +1,152 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db';
+
+export type Health = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface HeartbeatWrite {
+  agentId: string;
+  tokenHash: string;
+  health: Health;
+  message: string | null;
+  sequence: number | null;
+}
+
+/** One agent's row after a flush: the status it had before, the one it has now. */
+export interface HeartbeatRow {
+  id: string;
+  previousStatus: 'online' | 'degraded' | 'offline';
+  status: 'online' | 'degraded' | 'offline';
+  heartbeatIntervalSeconds: number;
+  configurationRevision: number;
+  offlineAt: Date;
+  stale: boolean;
+}
+
+export type FlushResult = Map<string, HeartbeatRow>;
+
+interface Pending {
+  write: HeartbeatWrite;
+  resolve(row: HeartbeatRow | undefined): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Coalesces heartbeats into one `UPDATE … FROM unnest(…)` per flush. A caller's
+ * promise settles only after the statement's transaction has committed, so an
+ * acknowledged heartbeat is never lost. Up to `maxInFlight` flushes run at once;
+ * while they do, new heartbeats gather into the next, larger batch.
+ */
+export class HeartbeatBatcher {
+  private queue: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private inFlight = 0;
+
+  constructor(
+    private readonly opts: {
+      flushMs: number;
+      batchSize: number;
+      maxInFlight: number;
+      /** Writes one batch (already one entry per agent) and returns the rows it matched. */
+      write(batch: HeartbeatWrite[]): Promise<FlushResult>;
+    },
+  ) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves with the agent's row, or undefined when no agent matched id and token. */
+  enqueue(write: HeartbeatWrite): Promise<HeartbeatRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight >= this.opts.maxInFlight) return; // a finishing flush picks the queue up
+    if (this.queue.length >= this.opts.batchSize) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.opts.flushMs);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.opts.batchSize);
+    this.inFlight++;
+    // One entry per agent: the latest heartbeat speaks for all of that agent's in this batch.
+    const latest = new Map<string, HeartbeatWrite>();
+    for (const p of batch) latest.set(p.write.agentId, p.write);
+    try {
+      const rows = await this.opts.write([...latest.values()]);
+      for (const p of batch) p.resolve(rows.get(p.write.agentId));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.inFlight--;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  /** Writes whatever is queued; used on shutdown so no accepted heartbeat is dropped. */
+  async drain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      if (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) void this.flush();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
+/**
+ * The batch statement. Rows are locked in id order (so concurrent batches and the
+ * sweeper cannot deadlock each other over them) and matched on id *and* token hash,
+ * so a revoked or foreign token writes nothing. A heartbeat whose sequence is below
+ * the last one seen still proves the agent alive, but its health is not applied.
+ */
+export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date, missedHeartbeats: number): Promise<HeartbeatRow[]> {
+  const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(batch.map(pick));
+  const result = (await tx.execute(sql`
+    with input as (
+      select * from unnest(
+        ${col((w) => w.agentId)}::uuid[], ${col((w) => w.tokenHash)}::text[], ${col((w) => w.health)}::text[]::health_status[],
+        ${col((w) => w.message)}::text[], ${col((w) => w.sequence)}::int[]
+      ) as u(id, token_hash, health, message, seq)
+    ), locked as (
+      select a.id, a.status as previous_status,
+             (u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence) as stale,
+             u.health, u.message, u.seq
+      from agents a join input u on a.id = u.id and a.token_hash = u.token_hash
+      order by a.id
+      for update of a
+    )
+    update agents a set
+      last_heartbeat = ${now},
+      offline_at = ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
+      health = case when l.stale then a.health else l.health end,
+      health_message = case when l.stale then a.health_message else l.message end,
+      last_sequence = case when l.stale then a.last_sequence else coalesce(l.seq, a.last_sequence) end,
+      status = case when (case when l.stale then a.health else l.health end) = 'healthy'
+                    then 'online'::agent_status else 'degraded'::agent_status end
+    from locked l
+    where a.id = l.id
+    returning a.id, l.previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision, a.offline_at, l.stale
+  `)) as unknown as { rows: Record<string, unknown>[] };
+  return result.rows.map((r) => ({
+    id: r.id as string,
+    previousStatus: r.previous_status as HeartbeatRow['previousStatus'],
+    status: r.status as HeartbeatRow['status'],
+    heartbeatIntervalSeconds: Number(r.heartbeat_interval_seconds),
+    configurationRevision: Number(r.configuration_revision),
+    offlineAt: new Date(r.offline_at as string),
+    stale: r.stale === true,
+  }));
+}
