@@ -17,7 +17,8 @@ function setup(agents: FleetAgent[]) {
     .answer('FleetPage', (v) => {
       const status = (v.filter as { status?: string[] } | undefined)?.status;
       const nodes = agents.filter((a) => !status || status.includes(a.status)).map(row);
-      return { agents: { nodes, pageInfo: { hasNextPage: false, endCursor: null }, totalCount: nodes.length } };
+      const edges = nodes.map((node) => ({ cursor: `c-${node.id}`, node }));
+      return { agents: { edges, pageInfo: { hasNextPage: false, endCursor: null }, totalCount: nodes.length } };
     })
     .answer('FleetSummary', () => ({
       agentStatusCounts: {

@@ -3,6 +3,7 @@ import {
   AgentEventLogQuery,
   AgentEventsSubscription,
   AgentPageQuery,
+  AgentQuery,
   LatestCursorQuery,
   type AgentDetail,
   type AgentEventEntry,
@@ -33,6 +34,7 @@ export class AgentLive {
   #unsubscribe: (() => void) | undefined;
   #loadId = 0;
   #resume: string | null = null;
+  #lastRefresh = 0;
 
   constructor(client: Client, id: string) {
     this.#client = client;
@@ -74,6 +76,19 @@ export class AgentLive {
     if (!result.data) return;
     this.hasOlder = result.data.agentEventLog.length >= PAGE;
     this.events = prependEvents(this.events, result.data.agentEventLog);
+  }
+
+  /** Re-reads the agent for heartbeat times, which the API does not push (staleness.ts). */
+  async refreshAgent() {
+    const now = Date.now();
+    if (this.deregistered || now - this.#lastRefresh < 5000) return;
+    this.#lastRefresh = now;
+    const id = this.#loadId;
+    const result = await this.#client.query(AgentQuery, { id: this.id }).toPromise();
+    if (id !== this.#loadId || !result.data?.agent || this.deregistered) return;
+    // A status event may have landed meanwhile; it is newer than this answer on status.
+    const current = this.agent;
+    this.agent = current && current.status !== result.data.agent.status ? { ...result.data.agent, status: current.status } : result.data.agent;
   }
 
   /** Mutations answer with the new agent; showing it now beats waiting for the event. */

@@ -49,8 +49,11 @@ export const FleetPageQuery = graphql(
   `
     query FleetPage($filter: AgentFilter, $orderBy: AgentOrder, $first: Int, $after: String) {
       agents(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
-        nodes {
-          ...AgentRowFields
+        edges {
+          cursor
+          node {
+            ...AgentRowFields
+          }
         }
         pageInfo {
           hasNextPage
@@ -130,6 +133,17 @@ export const AgentPageQuery = graphql(
     }
   `,
   [AgentDetailFields, AgentEventFields],
+);
+
+export const AgentQuery = graphql(
+  `
+    query Agent($id: ID!) {
+      agent(id: $id) {
+        ...AgentDetailFields
+      }
+    }
+  `,
+  [AgentDetailFields],
 );
 
 /** The newest event id overall: where a subscription for one agent resumes cheaply. */

@@ -10,6 +10,8 @@ const NEXT_PAGE = 500;
 const FLUSH_MS = 50;
 /** After a burst the status cards are re-asked once, to settle what deltas cannot know. */
 const SUMMARY_MS = 1000;
+/** Stale heartbeat times on screen are re-read at most this often (see staleness.ts). */
+const REFRESH_MIN_MS = 5000;
 
 /**
  * The live fleet list for one view. It holds a loaded prefix of the server's ordered
@@ -40,6 +42,9 @@ export class FleetState {
   #summaryInflight = false;
   #summaryDirty = false;
   #unsubscribe: (() => void) | undefined;
+  /** Server cursor of each row that came from a page, to re-read a window of rows. */
+  #cursors = new Map<string, string>();
+  #lastRefresh = 0;
 
   constructor(client: Client) {
     this.#client = client;
@@ -86,8 +91,10 @@ export class FleetState {
       this.error = page.error ? describeError(page.error).message : 'No data';
       return;
     }
-    const { nodes, pageInfo, totalCount } = page.data.agents;
+    const { edges, pageInfo, totalCount } = page.data.agents;
     this.#endCursor = pageInfo.endCursor ?? null;
+    this.#cursors = new Map(edges.map((e) => [e.node.id, e.cursor]));
+    const nodes = edges.map((e) => e.node);
     this.#setList(reduceFleet({ agents: nodes, totalCount, complete: !pageInfo.hasNextPage }, replay, query));
     if (summary) this.counts = summary.counts;
   }
@@ -112,8 +119,10 @@ export class FleetState {
       this.error = page.error ? describeError(page.error).message : 'No data';
       return;
     }
-    const { nodes, pageInfo, totalCount } = page.data.agents;
+    const { edges, pageInfo, totalCount } = page.data.agents;
     this.#endCursor = pageInfo.endCursor ?? this.#endCursor;
+    for (const e of edges) this.#cursors.set(e.node.id, e.cursor);
+    const nodes = edges.map((e) => e.node);
     // Rows a live event already inserted keep their place; the page only extends the prefix.
     const have = new Set(this.agents.map((a) => a.id));
     const list: FleetList<AgentRow> = {
@@ -122,6 +131,47 @@ export class FleetState {
       complete: !pageInfo.hasNextPage,
     };
     this.#setList(reduceFleet(list, replay, this.#query));
+  }
+
+  /**
+   * Re-reads rows [start, end) from the server, for heartbeat times the API does not push.
+   * The answer is folded in like events (then the events seen meanwhile on top), so a
+   * row never steps back to an older state.
+   */
+  async refreshWindow(start: number, end: number) {
+    const now = Date.now();
+    if (this.loading || now - this.#lastRefresh < REFRESH_MIN_MS || end <= start) return;
+    this.#lastRefresh = now;
+    let after: string | null = null;
+    for (let i = start - 1; i >= 0; i--) {
+      const c = this.#cursors.get(this.agents[i].id);
+      if (c) {
+        after = c;
+        break;
+      }
+    }
+    const id = this.#loadId;
+    const mark = this.#begin();
+    const page = await this.#client
+      .query(FleetPageQuery, {
+        filter: toAgentFilter(this.#query),
+        orderBy: this.#order(),
+        first: Math.min(NEXT_PAGE, end - start + 10),
+        after,
+      })
+      .toPromise();
+    const replay = this.#end(mark);
+    if (id !== this.#loadId || !page.data) return;
+    const loaded = new Set(this.agents.map((a) => a.id));
+    const fresh: FleetEvent<AgentRow>[] = [];
+    for (const e of page.data.agents.edges) {
+      // Only rows already on screen: new ones arrive by event or with their page.
+      if (!loaded.has(e.node.id)) continue;
+      this.#cursors.set(e.node.id, e.cursor);
+      fresh.push({ cursor: '', type: 'UPDATED', agentId: e.node.id, previousStatus: null, status: null, agent: e.node });
+    }
+    const list = { agents: this.agents, totalCount: this.totalCount, complete: this.complete };
+    this.#setList(reduceFleet(reduceFleet(list, fresh, this.#query), replay, this.#query));
   }
 
   #order() {
