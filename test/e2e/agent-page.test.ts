@@ -41,10 +41,10 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: `/agents/${agent.id}` });
     await page.getByLabel('Key').fill('limits');
     await page.getByLabel('Value (JSON)').fill('{"cpu": 2');
-    expect(await page.getByRole('button', { name: 'Add' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Add', exact: true }).isDisabled()).toBe(true);
     await page.getByText(/Not valid JSON/).waitFor();
     await page.getByLabel('Value (JSON)').fill('{"cpu": 2}');
-    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.locator('tr[data-config-key="limits"]').waitFor();
     expect(await page.locator('tr[data-config-key="limits"] pre').textContent()).toContain('"cpu": 2');
     await context.close();
