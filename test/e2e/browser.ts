@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-/** Debian's Chromium; the project never downloads a browser of its own. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/**
+ * Debian's Chromium; the project never downloads a browser of its own. E2E_CHROMIUM_PATH
+ * exists only to rehearse the no-browser path (skip, or fail under REQUIRE_BROWSER=1).
+ */
+export const CHROMIUM_PATH = process.env.E2E_CHROMIUM_PATH || '/usr/bin/chromium';
 export const browserAvailable = existsSync(CHROMIUM_PATH);
 
 export const CHROMIUM_ARGS = [

@@ -44,6 +44,21 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await context.close();
   });
 
+  it('the sign-in form refuses a wrong token with a message and accepts a right one', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Access token').fill('not-a-real-token-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    await page.getByLabel('Access token').fill(server.viewerToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-connection="live"]').waitFor();
+    await row(page, 'web-alpha').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/dashboard/');
+    await context.close();
+  });
+
   it('shows every seeded agent with its status, and the status counts', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
     for (const a of seeded) await row(page, a.name).waitFor();
