@@ -25,6 +25,8 @@ export default defineConfig({
     projects: [
       api('api', { TEST_DB: 'pglite' }),
       ...(process.env.TEST_DATABASE_URL ? [api('api-postgres', { TEST_DB: 'postgres' })] : []),
+      'dashboard/vitest.unit.config.ts',
+      'test/e2e/vitest.e2e.config.ts',
     ],
   },
 });
