@@ -37,7 +37,7 @@ export async function createApp(config: Config, opts: { clock?: Clock } = {}): P
   const bus: EventBus = database.pool
     ? new PgNotifyBus(database.pool, (err) => log.warn(`event bus: ${err.message}`))
     : new MemoryBus();
-  const events = new EventLog(db, bus);
+  const events = new EventLog(db, bus, clock);
   const feed = new EventFeed(events, bus, (err) => log.error('event feed', err));
   await feed.start();
   if (bus instanceof PgNotifyBus) await bus.start();

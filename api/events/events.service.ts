@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db';
+import type { Clock } from '../clock';
 import type { EventBus } from './bus';
 import { agentEvents, type AgentEventRow } from './events.table';
 import type { AgentEventMessage, EventDraft } from './events.types';
@@ -23,16 +24,19 @@ export class EventLog {
   constructor(
     private readonly db: Db,
     readonly bus: EventBus,
+    private readonly clock: Clock,
   ) {}
 
   /** Call last in a transaction: the lock it takes is held until that transaction ends. */
   async append(tx: Db, drafts: EventDraft[]): Promise<AgentEventMessage[]> {
     if (drafts.length === 0) return [];
     await tx.execute(sql`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const at = this.clock.now();
     const rows = await tx
       .insert(agentEvents)
       .values(
         drafts.map((d) => ({
+          at,
           agentId: d.agent.id,
           type: d.type,
           agent: d.agent as unknown as Record<string, unknown>,
