@@ -10,8 +10,10 @@ export default defineProject({
   plugins: [svelte({ configFile: false }), svelteTesting()],
   test: {
     name: 'dashboard',
+    // Under the root config's `projects` the scan would start in dashboard/ otherwise.
+    dir: repoRoot,
     environment: 'jsdom',
     include: ['test/dashboard/**/*.test.ts'],
-    setupFiles: ['test/dashboard/setup.ts'],
+    setupFiles: [fileURLToPath(new URL('../test/dashboard/setup.ts', import.meta.url))],
   },
 });

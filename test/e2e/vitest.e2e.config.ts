@@ -1,13 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
 export default defineProject({
-  root: fileURLToPath(new URL('../..', import.meta.url)),
+  root: repoRoot,
   test: {
     name: 'e2e',
+    // Under the root config's `projects` the scan would start in test/e2e/ otherwise.
+    dir: repoRoot,
     environment: 'node',
     include: ['test/e2e/**/*.test.ts'],
-    globalSetup: ['test/e2e/global-setup.ts'],
+    globalSetup: [fileURLToPath(new URL('./global-setup.ts', import.meta.url))],
     // One browser and one server at a time: 2 cores do not take more without flaking.
     fileParallelism: false,
     // After the API and unit suites, not beside them, for the same reason.
