@@ -1,0 +1,300 @@
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../helpers/client';
+import { onPostgres } from '../helpers/database';
+import { heartbeatRest, rawWs, registerAgent, subscribeSse, subscribeWs, waitFor, wsClient, type Agent } from '../helpers/liveness';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+// Real clock, the default sweep interval, and keep-alive pings every 200 ms.
+let server: TestServer;
+let ws: Client;
+beforeAll(async () => {
+  server = await startTestServer({ env: { WS_KEEPALIVE_MS: '200' } });
+  ws = wsClient(server.url, server.viewerToken);
+});
+afterAll(async () => {
+  await ws?.dispose();
+  await server?.close();
+});
+
+let counter = 0;
+const newAgent = (fields: Record<string, unknown> = {}) => registerAgent(server.url, server.enrollmentToken, { name: `sub-${++counter}`, ...fields });
+const beat = (agent: Agent, status = 'healthy', message?: string) => heartbeatRest(server.url, agent.id, agent.token, { health: { status, message } });
+
+/** Resolves once `subscribe()` has registered one more subscriber with the event feed. */
+async function live<T>(subscribe: () => T): Promise<T> {
+  const before = server.app.feed.subscriberCount;
+  const sub = subscribe();
+  await waitFor(() => server.app.feed.subscriberCount > before, { what: 'the subscription to go live' });
+  return sub;
+}
+
+/** Ends a live subscription and waits until the server has let go of it, so `live` counts right. */
+async function end(sub: { dispose(): void }): Promise<void> {
+  const before = server.app.feed.subscriberCount;
+  sub.dispose();
+  await waitFor(() => server.app.feed.subscriberCount < before, { what: 'the subscription to end' });
+}
+
+const STATUS_CHANGES = `subscription($filter: AgentFilter) {
+  agentStatusChanged(filter: $filter) { cursor agent { id name status environment tags offlineAt } previousStatus status reason at }
+}`;
+const EVENTS = `subscription($after: String, $filter: AgentFilter) {
+  agentEvents(after: $after, filter: $filter) { cursor type agentId }
+}`;
+
+/** Every cursor in the event log after `cursor`, oldest first, paging back from the newest. */
+async function logCursorsAfter(cursor: bigint): Promise<string[]> {
+  const out: string[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const res = await graphql(server.url, server.viewerToken, 'query($before: String) { agentEventLog(before: $before, last: 1000) { cursor } }', { before });
+    const page: string[] = res.body.data.agentEventLog.map((e: { cursor: string }) => e.cursor);
+    const newer = page.filter((c) => BigInt(c) > cursor);
+    out.unshift(...newer);
+    if (page.length < 1000 || newer.length < page.length) return out;
+    before = page[0];
+  }
+}
+
+/** Runs `tasks` with at most `width` at a time. */
+async function pool(n: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+describe('WebSocket authentication', () => {
+  it('acknowledges connection_init carrying the admin or the viewer token as {"authorization": "Bearer …"}', async () => {
+    for (const token of [server.adminToken, server.viewerToken]) {
+      const socket = rawWs(server.url, { authorization: `Bearer ${token}` });
+      await waitFor(() => socket.acked(), { what: 'connection_ack' });
+      socket.socket.close(1000);
+      expect((await socket.closed).code).toBe(1000);
+    }
+  });
+
+  const refused: [string, () => unknown][] = [
+    ['no payload', () => undefined],
+    ['an empty payload', () => ({})],
+    ['a token the server never issued', () => ({ authorization: 'Bearer not-a-real-token-at-all' })],
+    ['an authorization that is not a bearer token', () => ({ authorization: `Basic ${server.adminToken}` })],
+    ['the enrollment token', () => ({ authorization: `Bearer ${server.enrollmentToken}` })],
+  ];
+  for (const [what, payload] of refused) {
+    it(`closes the socket with 4403 when connection_init carries ${what}`, async () => {
+      const socket = rawWs(server.url, payload());
+      expect((await socket.closed).code).toBe(4403);
+      expect(socket.acked()).toBe(false);
+    });
+  }
+
+  it('closes the socket with 4403 for an agent token, as the graphql-ws client sees it', async () => {
+    const agent = await newAgent();
+    let code: number | undefined;
+    const client = wsClient(server.url, agent.token, (c) => (code = c));
+    const sub = subscribeWs(client, STATUS_CHANGES, {});
+    await waitFor(() => code !== undefined, { what: 'the socket to close' });
+    expect(code).toBe(4403);
+    expect(sub.items).toEqual([]);
+    await client.dispose();
+  });
+});
+
+describe('agentStatusChanged', () => {
+  it('yields agent, previousStatus, status, reason and at for each change, only for agents that match the filter', async () => {
+    const byTag = await live(() => subscribeWs(ws, STATUS_CHANGES, { filter: { tags: ['filter-a'] } }));
+    const byEnvironment = await live(() => subscribeWs(ws, STATUS_CHANGES, { filter: { environment: 'staging' } }));
+    const byStatus = await live(() => subscribeWs(ws, STATUS_CHANGES, { filter: { status: ['DEGRADED'], search: 'sub-filter' } }));
+
+    const a = await newAgent({ name: 'sub-filter-a', tags: ['filter-a'] });
+    const b = await newAgent({ name: 'sub-filter-b', environment: 'staging' });
+    const c = await newAgent({ name: 'sub-filter-c' });
+    for (const agent of [a, b, c]) {
+      await beat(agent, 'degraded', 'slow');
+      await beat(agent, 'healthy');
+    }
+    // Matches every filter; once it has arrived everywhere, so has everything before it.
+    const d = await newAgent({ name: 'sub-filter-d', tags: ['filter-a'], environment: 'staging' });
+    await beat(d, 'degraded');
+    const seen = (sub: typeof byTag) => sub.until((items) => items.some((e) => e.agent.id === d.id));
+    const ids = (items: any[]) => items.map((e) => e.agent.name);
+
+    const tagged = await seen(byTag);
+    expect(ids(tagged)).toEqual(['sub-filter-a', 'sub-filter-a', 'sub-filter-d']);
+    expect(tagged[0]).toMatchObject({
+      agent: { id: a.id, status: 'DEGRADED', tags: ['filter-a'] },
+      previousStatus: 'ONLINE',
+      status: 'DEGRADED',
+      reason: 'agent reported degraded: slow',
+    });
+    expect(tagged[1]).toMatchObject({ agent: { status: 'ONLINE' }, previousStatus: 'DEGRADED', status: 'ONLINE', reason: 'agent reported healthy' });
+    for (const e of tagged) expect(Math.abs(Date.parse(e.at) - Date.now())).toBeLessThan(60_000);
+
+    expect(ids(await seen(byEnvironment))).toEqual(['sub-filter-b', 'sub-filter-b', 'sub-filter-d']);
+    // A status filter matches a change into or out of that status.
+    const byStatusItems = await seen(byStatus);
+    expect(ids(byStatusItems)).toEqual(['sub-filter-a', 'sub-filter-a', 'sub-filter-b', 'sub-filter-b', 'sub-filter-c', 'sub-filter-c', 'sub-filter-d']);
+    for (const sub of [byTag, byEnvironment, byStatus]) await end(sub);
+  });
+
+  it('streams status changes over Server-Sent Events, authenticated by the Authorization header', async () => {
+    const sse = await live(() => subscribeSse(server.url, server.viewerToken, STATUS_CHANGES, { filter: { tags: ['over-sse'] } }));
+    expect(await sse.status).toBe(200);
+    const agent = await newAgent({ tags: ['over-sse'] });
+    await beat(agent, 'unhealthy', 'no disk');
+    const [change] = await sse.until((items) => items.length >= 1);
+    expect(change).toMatchObject({ agent: { id: agent.id, status: 'DEGRADED' }, previousStatus: 'ONLINE', status: 'DEGRADED', reason: 'agent reported unhealthy: no disk' });
+    sse.dispose();
+  });
+
+  // Known bug, kept visible: api/server.ts graphql() copies the yoga response body to the
+  // socket in a `for await` loop that nothing ends once the client has gone (res.write
+  // on a closed response does not throw, and the abort signal handed to yoga.fetch does
+  // not cancel the subscription), so every SSE client that disconnects leaves a live
+  // event-feed subscriber behind for the life of the process. Turn into `it` once fixed.
+  it.fails('lets go of an SSE subscription once its client disconnects (fails: the server keeps streaming to the closed response)', async () => {
+    const sse = await live(() => subscribeSse(server.url, server.viewerToken, STATUS_CHANGES, { filter: { tags: ['sse-gone'] } }));
+    expect(await sse.status).toBe(200);
+    const before = server.app.feed.subscriberCount;
+    sse.dispose();
+    await waitFor(() => server.app.feed.subscriberCount < before, { timeout: 3_000, what: 'the server to release the SSE subscriber' });
+  });
+
+  it('refuses an SSE subscription without a token (401) and one with an agent token (FORBIDDEN)', async () => {
+    const anonymous = subscribeSse(server.url, undefined, STATUS_CHANGES, {});
+    expect(await anonymous.status).toBe(401);
+    anonymous.dispose();
+    const agent = await newAgent();
+    const asAgent = subscribeSse(server.url, agent.token, STATUS_CHANGES, {});
+    await waitFor(() => asAgent.errors.length > 0 || asAgent.completed, { what: 'the refusal' });
+    expect((asAgent.errors[0] as any[])[0].extensions.code).toBe('FORBIDDEN');
+    asAgent.dispose();
+  });
+});
+
+describe('bad subscription input', () => {
+  const cases: [string, string, Record<string, unknown>, string][] = [
+    ['a tag with an invalid character', STATUS_CHANGES, { filter: { tags: ['bad tag!'] } }, 'filter.tags.0'],
+    ['an after cursor that is not a number', EVENTS, { after: 'not-a-cursor' }, 'after'],
+    ['a negative after cursor', EVENTS, { after: '-1' }, 'after'],
+  ];
+  for (const [what, query, variables, field] of cases) {
+    it(`answers ${what} with BAD_USER_INPUT naming ${field}, over WebSocket and SSE`, async () => {
+      const overWs = subscribeWs(ws, query, variables);
+      await waitFor(() => overWs.errors.length > 0, { what: 'the error' });
+      const [wsError] = overWs.errors[0] as any[];
+      expect(wsError.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { [field]: expect.any(String) } });
+
+      const overSse = subscribeSse(server.url, server.viewerToken, query, variables);
+      expect(await overSse.status).toBe(400);
+      await waitFor(() => overSse.errors.length > 0, { what: 'the error' });
+      expect((overSse.errors[0] as any[])[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { [field]: expect.any(String) } });
+      overSse.dispose();
+    });
+  }
+});
+
+describe('agentEvents is resumable', () => {
+  const AWAY_TAG_CHANGES = onPostgres() ? 520 : 100;
+
+  it('replays every event after the last cursor a client saw, then goes live, with no gap and no duplicate across the seam', async () => {
+    const first = await live(() => subscribeWs(ws, EVENTS, {}));
+    for (let i = 0; i < 3; i++) await newAgent({ tags: ['resume'] });
+    const seen = await first.until((items) => items.length >= 3);
+    const lastSeen = seen[2].cursor;
+    await end(first);
+
+    // While the client is away. On PostgreSQL, more events than one replay page (500);
+    // the embedded database writes too slowly for that within a test's time.
+    const away = await Promise.all(Array.from({ length: 20 }, () => newAgent({ tags: ['resume'] })));
+    await pool(AWAY_TAG_CHANGES, 8, (i) =>
+      graphql(server.url, server.adminToken, 'mutation($id: ID!, $tags: [String!]!) { setAgentTags(agentId: $id, tags: $tags) { id } }', {
+        id: away[i % away.length].id,
+        tags: [`away-${i}`],
+      }),
+    );
+
+    // And while it resubscribes and the replay runs.
+    const producing = pool(60, 6, () => newAgent({ tags: ['resume'] }));
+    const resumed = subscribeWs(ws, EVENTS, { after: lastSeen });
+    await producing;
+
+    const expected = await logCursorsAfter(BigInt(lastSeen));
+    expect(expected.length).toBeGreaterThanOrEqual(20 + AWAY_TAG_CHANGES + 60);
+    const newest = expected.at(-1)!;
+    const received = (await resumed.until((items) => items.some((e) => e.cursor === newest), 60_000)).map((e) => e.cursor);
+    const upToNewest = received.slice(0, received.indexOf(newest) + 1);
+    // Strictly increasing, and exactly the log's cursors: none missing, none twice.
+    for (let i = 1; i < upToNewest.length; i++) expect(BigInt(upToNewest[i])).toBeGreaterThan(BigInt(upToNewest[i - 1]));
+    expect(upToNewest).toEqual(expected);
+    await end(resumed);
+  }, 120_000);
+
+  it('replays only the events that match the filter when resuming with one', async () => {
+    const before = await live(() => subscribeWs(ws, EVENTS, {}));
+    const marker = await newAgent();
+    const { cursor } = (await before.until((items) => items.some((e) => e.agentId === marker.id))).find((e) => e.agentId === marker.id);
+    await end(before);
+
+    const wanted = await newAgent({ tags: ['resume-filtered'] });
+    await newAgent({ tags: ['resume-other'] });
+    await graphql(server.url, server.adminToken, 'mutation($id: ID!) { addAgentTags(agentId: $id, tags: ["x"]) { id } }', { id: wanted.id });
+    const last = await newAgent({ tags: ['resume-filtered'] });
+
+    const resumed = subscribeWs(ws, EVENTS, { after: cursor, filter: { tags: ['resume-filtered'] } });
+    const items = await resumed.until((all) => all.some((e) => e.agentId === last.id));
+    expect(items.map((e) => [e.type, e.agentId])).toEqual([
+      ['REGISTERED', wanted.id],
+      ['TAGS_CHANGED', wanted.id],
+      ['REGISTERED', last.id],
+    ]);
+    await end(resumed);
+  });
+});
+
+describe('keep-alive', () => {
+  it('pings every WS_KEEPALIVE_MS and terminates a subscriber that stops answering, while one that answers stays connected and served', async () => {
+    const auth = { authorization: `Bearer ${server.viewerToken}` };
+    const silent = rawWs(server.url, auth, { autoPong: false });
+    const polite = rawWs(server.url, auth);
+    await waitFor(() => silent.acked() && polite.acked(), { what: 'both sockets acknowledged' });
+
+    const startedAt = Date.now();
+    const { code } = await silent.closed;
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    // Terminated, not closed politely: no close frame, so the client reports 1006.
+    expect(code).toBe(1006);
+    expect(silent.pings).toBeGreaterThanOrEqual(1);
+
+    const pingsBefore = polite.pings;
+    await waitFor(() => polite.pings >= pingsBefore + 3, { what: 'three more pings to the polite client' });
+    expect(polite.socket.readyState).toBe(WebSocket.OPEN);
+
+    await live(() => polite.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS_CHANGES, variables: { filter: { tags: ['keep-alive'] } } } })));
+    const agent = await newAgent({ tags: ['keep-alive'] });
+    await beat(agent, 'degraded');
+    const next = await waitFor(() => polite.messages.find((m) => m.type === 'next' && m.id === '1'), { what: 'an event on the polite socket' });
+    expect(next.payload.data.agentStatusChanged).toMatchObject({ agent: { id: agent.id }, status: 'DEGRADED' });
+    await end({ dispose: () => polite.socket.close(1000) });
+  });
+});
+
+describe('the offline deadline, in real time', () => {
+  it('marks agents with a 1 s interval OFFLINE within 1 s after their deadline, by the server’s own times', async () => {
+    const sub = await live(() => subscribeWs(ws, STATUS_CHANGES, { filter: { tags: ['deadline'], status: ['OFFLINE'] } }));
+    const agents = await Promise.all(Array.from({ length: 5 }, () => registerAgent(server.url, server.enrollmentToken, { name: `sub-deadline-${++counter}`, tags: ['deadline'], heartbeat_interval_seconds: 1 })));
+    const changes = await sub.until((items) => items.length >= agents.length, 15_000);
+    expect(new Set(changes.map((e) => e.agent.id))).toEqual(new Set(agents.map((a) => a.id)));
+    for (const change of changes) {
+      expect(change).toMatchObject({ previousStatus: 'ONLINE', status: 'OFFLINE' });
+      const late = Date.parse(change.at) - Date.parse(change.agent.offlineAt);
+      expect(late).toBeLessThan(1_000);
+      // `at` is the sweep transaction's start, read a moment before the sweep reads its clock.
+      expect(late).toBeGreaterThan(-50);
+    }
+    await end(sub);
+  });
+});
