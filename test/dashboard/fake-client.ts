@@ -52,6 +52,11 @@ export class FakeClient {
     for (const cb of this.#subscribers) cb({ data });
   }
 
+  /** What urql hands over when the server sent an event it could not serialize. */
+  emitError(message: string) {
+    for (const cb of this.#subscribers) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
+  }
+
   asClient(): Client {
     return this as unknown as Client;
   }

@@ -105,6 +105,20 @@ describe('fleet page', () => {
     expect(location.search).toBe('');
   });
 
+  it('an event that arrives unreadable makes the page re-read the rows on screen', async () => {
+    const a = agent({ name: 'a' });
+    const b = agent({ name: 'b' });
+    const c = agent({ name: 'c' });
+    const agents = [a, b, c];
+    const { client } = setup(agents);
+    await findRow(b.id);
+    agents.splice(1, 1); // b was deregistered, but its event could not be read
+    client.emitError('Unexpected error.');
+    await waitFor(() => expect(rowOf(b.id)).toBeNull());
+    expect(rowOf(a.id)).not.toBeNull();
+    expect(rowOf(c.id)).not.toBeNull();
+  });
+
   it('after a reconnect the page asks again, so events missed meanwhile are not lost', async () => {
     const a = agent();
     const { client, session } = setup([a]);

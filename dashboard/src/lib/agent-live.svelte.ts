@@ -79,13 +79,17 @@ export class AgentLive {
   }
 
   /** Re-reads the agent for heartbeat times, which the API does not push (staleness.ts). */
-  async refreshAgent() {
+  async refreshAgent(opts: { force?: boolean } = {}) {
     const now = Date.now();
-    if (this.deregistered || now - this.#lastRefresh < 5000) return;
+    if (this.deregistered || (!opts.force && now - this.#lastRefresh < 5000)) return;
     this.#lastRefresh = now;
     const id = this.#loadId;
     const result = await this.#client.query(AgentQuery, { id: this.id }).toPromise();
-    if (id !== this.#loadId || !result.data?.agent || this.deregistered) return;
+    if (id !== this.#loadId || this.deregistered || !result.data) return;
+    if (!result.data.agent) {
+      this.deregistered = true;
+      return;
+    }
     // A status event may have landed meanwhile; it is newer than this answer on status.
     const current = this.agent;
     this.agent = current && current.status !== result.data.agent.status ? { ...result.data.agent, status: current.status } : result.data.agent;
@@ -103,7 +107,11 @@ export class AgentLive {
   #subscribe(after: string | null) {
     const sub = this.#client.subscription(AgentEventsSubscription, { after }).subscribe((result) => {
       const e = result.data?.agentEvents;
-      if (!e) return;
+      if (!e) {
+        // Unreadable event: it may have been ours, so look at the agent again.
+        if (result.error) void this.refreshAgent({ force: true });
+        return;
+      }
       this.#resume = e.cursor;
       if (e.agentId !== this.id) return;
       const { agent, ...entry } = e;

@@ -45,6 +45,8 @@ export class FleetState {
   /** Server cursor of each row that came from a page, to re-read a window of rows. */
   #cursors = new Map<string, string>();
   #lastRefresh = 0;
+  #visible = { start: 0, end: 0 };
+  #recoverTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: Client) {
     this.#client = client;
@@ -56,6 +58,9 @@ export class FleetState {
     const sub = this.#client.subscription(FleetEventsSubscription, {}).subscribe((result) => {
       const e = result.data?.agentEvents;
       if (e) this.#enqueue(e as FleetEvent<AgentRow>);
+      // An event the server could not serialize is still a change: re-read what is on
+      // screen and the counts instead of silently missing it.
+      else if (result.error) this.#recoverSoon();
     });
     this.#unsubscribe = () => sub.unsubscribe();
   }
@@ -65,6 +70,7 @@ export class FleetState {
     this.#unsubscribe = undefined;
     clearTimeout(this.#flushTimer);
     clearTimeout(this.#summaryTimer);
+    clearTimeout(this.#recoverTimer);
     this.#loadId++;
   }
 
@@ -134,19 +140,24 @@ export class FleetState {
   }
 
   /**
-   * Re-reads rows [start, end) from the server, for heartbeat times the API does not push.
+   * Re-reads the rows on screen from the server: for heartbeat times the API does not push,
+   * and after an event that arrived unreadable.
    * The answer is folded in like events (then the events seen meanwhile on top), so a
    * row never steps back to an older state.
    */
-  async refreshWindow(start: number, end: number) {
+  async refreshVisible(opts: { force?: boolean } = {}) {
+    const { start, end } = this.#visible;
     const now = Date.now();
-    if (this.loading || now - this.#lastRefresh < REFRESH_MIN_MS || end <= start) return;
+    if (this.loading || end <= start) return;
+    if (!opts.force && now - this.#lastRefresh < REFRESH_MIN_MS) return;
     this.#lastRefresh = now;
     let after: string | null = null;
+    let anchor = -1;
     for (let i = start - 1; i >= 0; i--) {
       const c = this.#cursors.get(this.agents[i].id);
       if (c) {
         after = c;
+        anchor = i;
         break;
       }
     }
@@ -162,16 +173,42 @@ export class FleetState {
       .toPromise();
     const replay = this.#end(mark);
     if (id !== this.#loadId || !page.data) return;
-    const loaded = new Set(this.agents.map((a) => a.id));
+    const position = new Map(this.agents.map((a, i) => [a.id, i]));
+    const returned = new Set<string>();
     const fresh: FleetEvent<AgentRow>[] = [];
+    let last = -1;
     for (const e of page.data.agents.edges) {
-      // Only rows already on screen: new ones arrive by event or with their page.
-      if (!loaded.has(e.node.id)) continue;
+      returned.add(e.node.id);
+      const at = position.get(e.node.id);
+      // Only rows already loaded: new ones arrive by event or with their page.
+      if (at === undefined) continue;
+      last = Math.max(last, at);
       this.#cursors.set(e.node.id, e.cursor);
       fresh.push({ cursor: '', type: 'UPDATED', agentId: e.node.id, previousStatus: null, status: null, agent: e.node });
     }
+    // The answer is the server's contiguous run after the anchor: a loaded row inside that
+    // run which it left out is gone (deregistered, or no longer matching the view).
+    for (let i = anchor + 1; i < last; i++) {
+      const gone = this.agents[i];
+      if (!returned.has(gone.id)) {
+        fresh.push({ cursor: '', type: 'DEREGISTERED', agentId: gone.id, previousStatus: null, status: null, agent: null });
+      }
+    }
     const list = { agents: this.agents, totalCount: this.totalCount, complete: this.complete };
     this.#setList(reduceFleet(reduceFleet(list, fresh, this.#query), replay, this.#query));
+  }
+
+  /** The rows on screen, as the table reports them. */
+  setVisible(start: number, end: number) {
+    this.#visible = { start, end };
+  }
+
+  #recoverSoon() {
+    clearTimeout(this.#recoverTimer);
+    this.#recoverTimer = setTimeout(() => {
+      this.refreshVisible({ force: true });
+      this.#scheduleSummary();
+    }, 300);
   }
 
   #order() {
