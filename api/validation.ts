@@ -35,19 +35,20 @@ export class Validator {
     return value;
   }
 
-  /** Any JSON value, at most `maxBytes` when serialized, with no NUL in any string or key. */
+  /** Any JSON value, at most `maxBytes` when serialized and `MAX_JSON_DEPTH` deep, with no NUL in any string or key. */
   json(value: unknown, path: string, opts: { maxBytes: number; object?: boolean }): unknown {
     if (value === undefined) return this.fail(path, 'is required');
     if (opts.object && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       return this.fail(path, 'must be a JSON object');
     }
+    // Walked before JSON.stringify, whose recursion a deep enough value would overflow.
+    const problem = jsonProblem(value);
+    if (problem) return this.fail(path, problem);
     const text = JSON.stringify(value);
     if (text === undefined) return this.fail(path, 'must be a JSON value');
     if (Buffer.byteLength(text) > opts.maxBytes) {
       return this.fail(path, `must be at most ${opts.maxBytes / 1024} KiB when serialized`);
     }
-    // JSON.stringify escapes NUL as \u0000, which PostgreSQL's jsonb refuses.
-    if (text.includes('\\u0000')) return this.fail(path, 'must not contain NUL characters');
     return value;
   }
 
@@ -57,6 +58,33 @@ export class Validator {
 }
 
 export const hasNul = (s: string) => s.includes('\u0000');
+
+/**
+ * PostgreSQL parses jsonb recursively and fails with "stack depth limit exceeded" past a
+ * few thousand levels (PGlite sooner); no metadata or configuration needs more than this.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * What would make a JSON value fail in jsonb: NUL in a string or key (PostgreSQL refuses
+ * \u0000) or nesting past MAX_JSON_DEPTH. Iterative, so any depth is safe to inspect.
+ */
+function jsonProblem(value: unknown): string | undefined {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [v, depth] = pending.pop()!;
+    if (typeof v === 'string') {
+      if (hasNul(v)) return 'must not contain NUL characters';
+    } else if (typeof v === 'object' && v !== null) {
+      if (depth >= MAX_JSON_DEPTH) return `must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+      for (const [key, item] of Object.entries(v)) {
+        if (!Array.isArray(v) && hasNul(key)) return 'must not contain NUL characters';
+        pending.push([item, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
