@@ -26,6 +26,8 @@ export class AppError extends Error {
     readonly fields?: FieldErrors,
     /** Seconds, for RATE_LIMITED. */
     readonly retryAfter?: number,
+    /** Extra response headers, such as the `Allow` of a 405. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'AppError';
@@ -43,3 +45,7 @@ export const badInput = (fields: FieldErrors) =>
   );
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+
+/** A known path asked with a method it does not answer; `Allow` names those it does (RFC 9110). */
+export const methodNotAllowed = (method: string, path: string, allowed: string[]) =>
+  new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, undefined, undefined, { allow: allowed.join(', ') });

@@ -45,7 +45,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** REST's error shape: `{"error":{"code","message","fields"}}`. */
 export function sendError(res: ServerResponse, err: AppError): void {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...err.headers };
   if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
   // The rest of an oversized body is never read; close rather than drain it.
   if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/tokens';
-import { AppError } from '../errors';
+import { AppError, methodNotAllowed } from '../errors';
 import type { Services } from '../graphql/context';
 
 export interface RouteContext {
@@ -20,14 +20,14 @@ export interface Route {
 
 /** Finds the route for a request; a known path with another method is a 405, not a 404. */
 export function match(routes: Route[], method: string, pathname: string): { route: Route; params: string[] } {
-  let pathMatched = false;
+  const allowed = new Set<string>();
   for (const route of routes) {
     const m = route.path.exec(pathname);
     if (!m) continue;
-    pathMatched = true;
     if (route.method === method) return { route, params: m.slice(1).map(safeDecode) };
+    allowed.add(route.method);
   }
-  if (pathMatched) throw new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}`);
+  if (allowed.size > 0) throw methodNotAllowed(method, pathname, [...allowed].sort());
   throw new AppError('NOT_FOUND', `no route for ${method} ${pathname}`);
 }
 
