@@ -1,38 +1,60 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/client';
 import { listAgents, registerGraphQL } from '../helpers/agents';
+import { heartbeatRest, OffsetClock, waitFor } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let server: TestServer;
+const clock = new OffsetClock();
 
 // Lower-case names so that every collation orders them alike; two agents share a name
-// so that ordering by name needs its tie-breaker.
-const FLEET = [
-  { name: 'aardvark', type: 'web_server', environment: 'production', host: 'web-01.example.net', tags: ['frontend', 'critical'] },
-  { name: 'badger', type: 'database_monitor', environment: 'production', host: 'db-01.example.net', tags: ['database', 'critical'] },
+// so that ordering by name needs its tie-breaker. `beat` is the agent's place in the order
+// of heartbeats; agents without one never send any and end up offline.
+type Spec = { name: string; type: string; environment: string; host: string; tags: string[]; beat?: number; health?: 'degraded' };
+const FLEET: Spec[] = [
+  { name: 'aardvark', type: 'web_server', environment: 'production', host: 'web-01.example.net', tags: ['frontend', 'critical'], beat: 3 },
+  { name: 'badger', type: 'database_monitor', environment: 'production', host: 'db-01.example.net', tags: ['database', 'critical'], beat: 0 },
   { name: 'cheetah', type: 'api_gateway', environment: 'production', host: 'gw-01.example.net', tags: ['edge'] },
-  { name: 'dingo', type: 'cache_monitor', environment: 'staging', host: 'cache-01.example.net', tags: ['cache'] },
-  { name: 'eagle', type: 'security_scanner', environment: 'production', host: 'sec-01.example.net', tags: ['security', 'critical'] },
+  { name: 'dingo', type: 'cache_monitor', environment: 'staging', host: 'cache-01.example.net', tags: ['cache'], beat: 5, health: 'degraded' },
+  { name: 'eagle', type: 'security_scanner', environment: 'production', host: 'sec-01.example.net', tags: ['security', 'critical'], beat: 1 },
   { name: 'falcon', type: 'log_processor', environment: 'development', host: 'logs-01.example.net', tags: [] },
-  { name: 'gecko', type: 'web_server', environment: 'staging', host: 'web-02.example.net', tags: ['frontend'] },
-  { name: 'gecko', type: 'web_server', environment: 'production', host: 'web-03.example.net', tags: ['frontend', 'critical'] },
+  { name: 'gecko', type: 'web_server', environment: 'staging', host: 'web-02.example.net', tags: ['frontend'], beat: 6 },
+  { name: 'gecko', type: 'web_server', environment: 'production', host: 'web-03.example.net', tags: ['frontend', 'critical'], beat: 2 },
   { name: 'heron', type: 'web_server', environment: 'development', host: 'HERON-Box.Example.net', tags: [] },
-  { name: 'ibex', type: 'api_gateway', environment: 'staging', host: 'gw-02.example.net', tags: ['edge', 'critical'] },
-  { name: 'jackal', type: 'database_monitor', environment: 'development', host: 'db-02.example.net', tags: ['database'] },
+  { name: 'ibex', type: 'api_gateway', environment: 'staging', host: 'gw-02.example.net', tags: ['edge', 'critical'], beat: 4 },
+  { name: 'jackal', type: 'database_monitor', environment: 'development', host: 'db-02.example.net', tags: ['database'], beat: 7 },
 ];
+const statusOf = (a: Spec) => (a.beat === undefined ? 'offline' : (a.health ?? 'online') === 'degraded' ? 'degraded' : 'online');
 const ids: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ clock, env: { SWEEP_INTERVAL_MS: '50' } });
+  const tokens: string[] = [];
   for (const [i, agent] of FLEET.entries()) {
-    const res = await registerGraphQL(server.url, server.enrollmentToken, { ...agent, port: 9000 + i, metadata: { index: i } });
+    const { beat: _beat, health: _health, ...fields } = agent;
+    const res = await registerGraphQL(server.url, server.enrollmentToken, { ...fields, port: 9000 + i, metadata: { index: i } });
     if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
     ids.push(res.body.data.registerAgent.agent.id);
+    tokens.push(res.body.data.registerAgent.token);
   }
+  // Every agent misses its deadline; then those with a `beat` report, a second apart, well
+  // within their next deadline, so that only the silent ones stay offline.
+  clock.advance(10 * 60_000);
+  const beating = FLEET.map((a, i) => ({ ...a, i })).filter((a) => a.beat !== undefined).sort((a, b) => a.beat! - b.beat!);
+  for (const a of beating) {
+    clock.advance(1_000);
+    const res = await heartbeatRest(server.url, ids[a.i], tokens[a.i], { health: { status: a.health ?? 'healthy' } });
+    if (res.status !== 200) throw new Error(`heartbeat answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  const silent = FLEET.filter((a) => a.beat === undefined).length;
+  await waitFor(
+    async () => (await graphql(server.url, server.viewerToken, '{ agentStatusCounts { offline } }')).body.data?.agentStatusCounts.offline === silent,
+    { what: 'the sweeper to mark the silent agents offline' },
+  );
 });
 afterAll(() => server?.close());
 
-const idsWhere = (pred: (a: (typeof FLEET)[number]) => boolean) => FLEET.flatMap((a, i) => (pred(a) ? [ids[i]] : [])).sort();
+const idsWhere = (pred: (a: Spec) => boolean) => FLEET.flatMap((a, i) => (pred(a) ? [ids[i]] : [])).sort();
 
 const CONNECTION = `
   query Fleet($first: Int, $after: String, $last: Int, $before: String, $filter: AgentFilter, $orderBy: AgentOrder) {
@@ -103,7 +125,7 @@ describe('the fleet through REST', () => {
     expect(res.body.agents).toHaveLength(FLEET.length);
   });
 
-  it('filters by type, environment, status and all of several tags', async () => {
+  it('filters by type, environment, status (any of several) and all of several tags', async () => {
     const byIds = (agents: { id: string }[]) => agents.map((a) => a.id).sort();
     expect(byIds(await listAgents(server.url, server.viewerToken, '?type=web_server'))).toEqual(idsWhere((a) => a.type === 'web_server'));
     expect(byIds(await listAgents(server.url, server.viewerToken, '?environment=staging'))).toEqual(idsWhere((a) => a.environment === 'staging'));
@@ -113,8 +135,9 @@ describe('the fleet through REST', () => {
     expect(byIds(await listAgents(server.url, server.viewerToken, '?type=web_server&environment=production'))).toEqual(
       idsWhere((a) => a.type === 'web_server' && a.environment === 'production'),
     );
-    expect(await listAgents(server.url, server.viewerToken, '?status=online')).toHaveLength(FLEET.length);
-    expect(await listAgents(server.url, server.viewerToken, '?status=offline')).toEqual([]);
+    expect(byIds(await listAgents(server.url, server.viewerToken, '?status=online'))).toEqual(idsWhere((a) => statusOf(a) === 'online'));
+    expect(byIds(await listAgents(server.url, server.viewerToken, '?status=offline'))).toEqual(idsWhere((a) => statusOf(a) === 'offline'));
+    expect(byIds(await listAgents(server.url, server.viewerToken, '?status=degraded&status=offline'))).toEqual(idsWhere((a) => statusOf(a) !== 'online'));
     expect(await listAgents(server.url, server.viewerToken, '?tag=no-such-tag')).toEqual([]);
   });
 
@@ -161,15 +184,17 @@ describe('the fleet through GraphQL', () => {
     expect(all.edges.map((e) => e.node.id)).toEqual(all.nodes.map((n) => n.id));
   });
 
-  it('filters by status, type, environment, all of several tags, and combinations', async () => {
+  it('filters by status (any of several), type, environment, all of several tags, and combinations', async () => {
     const idsOf = async (filter: Record<string, unknown>) => (await connection({ filter, first: 100 })).nodes.map((n) => n.id).sort();
     expect(await idsOf({ type: 'database_monitor' })).toEqual(idsWhere((a) => a.type === 'database_monitor'));
     expect(await idsOf({ environment: 'development' })).toEqual(idsWhere((a) => a.environment === 'development'));
     expect(await idsOf({ tags: ['critical'] })).toEqual(idsWhere((a) => a.tags.includes('critical')));
     expect(await idsOf({ tags: ['critical', 'edge'] })).toEqual(idsWhere((a) => a.tags.includes('critical') && a.tags.includes('edge')));
     expect(await idsOf({ tags: ['edge', 'cache'] })).toEqual([]);
-    expect(await idsOf({ status: ['ONLINE'] })).toEqual([...ids].sort());
-    expect(await idsOf({ status: ['OFFLINE', 'DEGRADED'] })).toEqual([]);
+    expect(await idsOf({ status: ['ONLINE'] })).toEqual(idsWhere((a) => statusOf(a) === 'online'));
+    expect(await idsOf({ status: ['DEGRADED'] })).toEqual(idsWhere((a) => statusOf(a) === 'degraded'));
+    expect(await idsOf({ status: ['OFFLINE', 'DEGRADED'] })).toEqual(idsWhere((a) => statusOf(a) !== 'online'));
+    expect(await idsOf({ status: ['OFFLINE'], type: 'web_server' })).toEqual(idsWhere((a) => statusOf(a) === 'offline' && a.type === 'web_server'));
     expect(await idsOf({ type: 'web_server', environment: 'production', tags: ['frontend'] })).toEqual(
       idsWhere((a) => a.type === 'web_server' && a.environment === 'production' && a.tags.includes('frontend')),
     );
@@ -256,6 +281,18 @@ describe('the fleet through GraphQL', () => {
     }
   }
 
+  it('orders by LAST_HEARTBEAT in the order the heartbeats came, agents that never sent one first (ASC) or last (DESC)', async () => {
+    const beatOrder = FLEET.filter((a) => a.beat !== undefined).sort((a, b) => a.beat! - b.beat!).map((a) => a.host);
+    const silent = FLEET.filter((a) => a.beat === undefined).map((a) => a.host).sort();
+    const asc = (await connection({ orderBy: { field: 'LAST_HEARTBEAT', direction: 'ASC' }, first: 100 })).edges.map((e) => e.node);
+    expect(asc.slice(0, silent.length).map((n) => n.host).sort()).toEqual(silent);
+    expect(asc.slice(0, silent.length).every((n) => n.lastHeartbeat === null)).toBe(true);
+    expect(asc.slice(silent.length).map((n) => n.host)).toEqual(beatOrder);
+    const desc = (await connection({ orderBy: { field: 'LAST_HEARTBEAT', direction: 'DESC' }, first: 100 })).edges.map((e) => e.node);
+    expect(desc.slice(0, beatOrder.length).map((n) => n.host)).toEqual([...beatOrder].reverse());
+    expect(desc.slice(beatOrder.length).every((n) => n.lastHeartbeat === null)).toBe(true);
+  });
+
   it('orders by name with names in the expected sequence, both ways', async () => {
     const asc = (await connection({ orderBy: { field: 'NAME', direction: 'ASC' }, first: 100 })).edges.map((e) => e.node.name);
     expect(asc).toEqual(FLEET.map((a) => a.name).sort());
@@ -293,16 +330,21 @@ describe('the fleet through GraphQL', () => {
         all: agentStatusCounts { online degraded offline total }
         staging: agentStatusCounts(filter: { environment: "staging" }) { online degraded offline total }
         offlineOnly: agentStatusCounts(filter: { status: [OFFLINE] }) { online degraded offline total }
-        critical: agentStatusCounts(filter: { tags: ["critical"] }) { total }
+        critical: agentStatusCounts(filter: { tags: ["critical"] }) { online degraded offline total }
       }`,
     );
     expect(res.body.errors).toBeUndefined();
-    const staging = idsWhere((a) => a.environment === 'staging').length;
+    const counts = (pred: (a: Spec) => boolean) => {
+      const of = (status: string) => FLEET.filter((a) => pred(a) && statusOf(a) === status).length;
+      return { online: of('online'), degraded: of('degraded'), offline: of('offline'), total: FLEET.filter(pred).length };
+    };
+    const all = counts(() => true);
+    expect(all).toEqual({ online: 7, degraded: 1, offline: 3, total: 11 });
     expect(res.body.data).toEqual({
-      all: { online: FLEET.length, degraded: 0, offline: 0, total: FLEET.length },
-      staging: { online: staging, degraded: 0, offline: 0, total: staging },
-      offlineOnly: { online: FLEET.length, degraded: 0, offline: 0, total: FLEET.length },
-      critical: { total: idsWhere((a) => a.tags.includes('critical')).length },
+      all,
+      staging: counts((a) => a.environment === 'staging'),
+      offlineOnly: all,
+      critical: counts((a) => a.tags.includes('critical')),
     });
   });
 
