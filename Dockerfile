@@ -1,0 +1,13 @@
+# The server image: dependencies first (cached while package-lock.json is unchanged),
+# then the sources and the built dashboard. devDependencies stay, since the server runs
+# TypeScript through tsx and the dashboard is built with Vite.
+FROM node:20
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+ENV PORT=8000
+EXPOSE 8000
+# What `npm start` runs, without rebuilding the dashboard on every start.
+CMD ["node_modules/.bin/tsx", "api/main.ts"]
