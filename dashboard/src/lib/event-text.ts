@@ -1,0 +1,46 @@
+interface EventLike {
+  type: string;
+  previousStatus?: string | null;
+  status?: string | null;
+  reason?: string | null;
+  data?: unknown;
+}
+
+const lower = (s: string | null | undefined) => (s ?? '?').toLowerCase();
+
+/** The headline of a timeline entry. */
+export function eventTitle(e: EventLike): string {
+  switch (e.type) {
+    case 'STATUS_CHANGED':
+      return `${lower(e.previousStatus)} → ${lower(e.status)}`;
+    case 'TAGS_CHANGED':
+      return 'tags changed';
+    case 'CONFIGURATION_CHANGED':
+      return 'configuration';
+    default:
+      return e.type.toLowerCase().replace(/_/g, ' ');
+  }
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * One line of detail, read from the event's `data` where its shape is known ("+eu −us",
+ * "limits set"), and plain JSON otherwise, so a new kind of event still says something.
+ */
+export function eventDetail(e: EventLike): string {
+  const data = (e.data && typeof e.data === 'object' ? e.data : {}) as Record<string, unknown>;
+  if (e.type === 'TAGS_CHANGED') {
+    const parts = [...strings(data.added).map((t) => `+${t}`), ...strings(data.removed).map((t) => `−${t}`)];
+    if (parts.length) return parts.join(' ');
+  }
+  if (e.type === 'CONFIGURATION_CHANGED' && typeof data.key === 'string') {
+    const action = typeof data.action === 'string' ? data.action : 'changed';
+    return `${data.key} ${action}${typeof data.revision === 'number' ? ` (revision ${data.revision})` : ''}`;
+  }
+  if (e.type === 'REGISTERED') return data.reregistered === true ? 're-registered with a new token' : '';
+  if (e.reason) return e.reason;
+  return Object.keys(data).length ? JSON.stringify(data) : '';
+}
