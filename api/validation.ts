@@ -20,8 +20,10 @@ export class Validator {
     if (typeof value !== 'string') return this.fail(path, 'must be a string');
     const trimmed = value.trim();
     if (opts.required && trimmed.length === 0) return this.fail(path, 'must not be empty');
-    if (trimmed.length < (opts.min ?? 0)) return this.fail(path, `must be at least ${opts.min} characters`);
-    if (trimmed.length > opts.max) return this.fail(path, `must be at most ${opts.max} characters`);
+    // Counted as PostgreSQL counts varchar(n): characters, not UTF-16 units.
+    const length = characters(trimmed, opts.max);
+    if (length < (opts.min ?? 0)) return this.fail(path, `must be at least ${opts.min} characters`);
+    if (length > opts.max) return this.fail(path, `must be at most ${opts.max} characters`);
     if (hasNul(trimmed)) return this.fail(path, 'must not contain NUL characters');
     return trimmed;
   }
@@ -58,6 +60,13 @@ export class Validator {
 }
 
 export const hasNul = (s: string) => s.includes('\u0000');
+
+/** Code points in `s`, counting no further than just past `max`. */
+function characters(s: string, max: number): number {
+  let n = 0;
+  for (const _ of s) if (++n > max) break;
+  return n;
+}
 
 /**
  * PostgreSQL parses jsonb recursively and fails with "stack depth limit exceeded" past a
