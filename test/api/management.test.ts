@@ -224,12 +224,13 @@ describe('deregistration', () => {
     }
   });
 
-  it('takes the configuration with it, and the deregistered agent token reads nothing any more', async () => {
+  it('takes the configuration with it: the deregistered agent token reads 404, telling the agent to register again', async () => {
     const agent = await newAgent();
     await admin(SET, { id: agent.id, key: 'k', value: 'v' });
     await admin(DEREGISTER, { id: agent.id });
     const read = await restConfiguration(agent.id, agent.token);
-    expect([403, 404]).toContain(read.status);
+    expect(read.status).toBe(404);
+    expect(read.body.error.code).toBe('NOT_FOUND');
     expect(read.body.configuration).toBeUndefined();
     expect(JSON.stringify(read.body)).not.toContain('"v"');
   });
