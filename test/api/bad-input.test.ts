@@ -300,6 +300,15 @@ describe('paths and methods', () => {
     const res = await request(`${server.url}/graphql`, { method: 'PUT', token: server.adminToken, json: { query: '{ viewer { role } }' } });
     expect(res.status).toBe(405);
   });
+
+  it('answers 405 to a mutation sent with GET, and runs nothing', async () => {
+    await writesNothing(async () => {
+      const mutation = 'mutation { registerAgent(input: { name: "via-get", type: "t", host: "h", port: 1 }) { token } }';
+      const res = await request(`${server.url}/graphql?query=${encodeURIComponent(mutation)}`, { token: server.adminToken });
+      expect(res.status).toBe(405);
+      expect(res.body.data ?? null).toBeNull();
+    });
+  });
 });
 
 describe('bodies over 1 MiB', () => {
