@@ -42,7 +42,14 @@ export function createHttpServer(app: App): HttpServer {
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL) {
     const isGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
-    const principal = isGraphiQL ? undefined : requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
+    let principal: Principal | undefined;
+    try {
+      principal = isGraphiQL ? undefined : requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
+    } catch (err) {
+      // Refused before execution, but still answered the way GraphQL clients read errors.
+      if (!(err instanceof AppError)) throw err;
+      return sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code } }] });
+    }
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
@@ -53,8 +60,12 @@ export function createHttpServer(app: App): HttpServer {
     );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) return void res.end();
+    // A streamed answer (SSE) ends when its client leaves: cancelling the body ends the
+    // subscription behind it, which would otherwise wait for its next event to notice.
+    const reader = response.body.getReader();
+    res.on('close', () => void reader.cancel().catch(() => {}));
     try {
-      for await (const chunk of response.body) res.write(chunk);
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) res.write(chunk.value);
     } catch {
       // the client went away mid-stream
     }

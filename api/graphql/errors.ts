@@ -1,3 +1,4 @@
+import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors';
 
@@ -7,7 +8,9 @@ import { AppError } from '../errors';
  * in `extensions.http`, which yoga applies and strips. Everything else is masked.
  */
 export function toGraphQLError(error: unknown, log: (err: unknown) => void): GraphQLError {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  let original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  // Pothos refuses impossible paging arguments (a bad cursor, first < 0) this way.
+  if (original instanceof PothosValidationError) original = new AppError('BAD_USER_INPUT', original.message);
   if (original instanceof AppError) {
     const gqlError = error instanceof GraphQLError ? error : undefined;
     return new GraphQLError(original.message, {
@@ -23,13 +26,33 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
       },
     });
   }
-  // Errors graphql-js raised itself (syntax, validation, variable coercion) are the client's.
-  if (error instanceof GraphQLError && !error.originalError) return error;
-  if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) return error.originalError;
+  // Raised before execution (syntax, validation, variable coercion, an HTTP method yoga
+  // does not serve): the request is at fault, so it is a 4xx for every client, also one
+  // that accepts plain application/json.
+  if (error instanceof GraphQLError && !error.path && (!error.originalError || error.originalError instanceof GraphQLError)) {
+    return documentError(error);
+  }
   log(original);
   return new GraphQLError('Unexpected error.', {
     nodes: error instanceof GraphQLError ? error.nodes : undefined,
     path: error instanceof GraphQLError ? error.path : undefined,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
+  });
+}
+
+function documentError(error: GraphQLError): GraphQLError {
+  // e.g. Variable "$input" got invalid value 1.5 at "input.port"; Int cannot represent …
+  const variable = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?;/.exec(error.message);
+  const code = variable ? 'BAD_USER_INPUT' : ((error.extensions.code as string | undefined) ?? 'GRAPHQL_VALIDATION_FAILED');
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: {
+      ...error.extensions,
+      code,
+      ...(variable ? { fields: { [variable[2] ?? variable[1]]: error.message.slice(error.message.indexOf(';') + 2) } } : {}),
+      http: { status: (error.extensions.http as { status?: number } | undefined)?.status ?? 400 },
+    },
   });
 }

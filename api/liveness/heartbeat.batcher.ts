@@ -81,12 +81,19 @@ export class HeartbeatBatcher {
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.opts.batchSize);
     this.inFlight++;
-    // One entry per agent: the latest heartbeat speaks for all of that agent's in this batch.
+    // One entry per agent: its highest sequence (or, without sequences, its latest arrival)
+    // speaks for all of that agent's heartbeats in this batch; the others are stale.
     const latest = new Map<string, HeartbeatWrite>();
-    for (const p of batch) latest.set(p.write.agentId, p.write);
+    for (const { write } of batch) {
+      const kept = latest.get(write.agentId);
+      if (!kept || !isOlder(write, kept)) latest.set(write.agentId, write);
+    }
     try {
       const rows = await this.opts.write([...latest.values()]);
-      for (const p of batch) p.resolve(rows.get(p.write.agentId));
+      for (const p of batch) {
+        const row = rows.get(p.write.agentId);
+        p.resolve(row && isOlder(p.write, latest.get(p.write.agentId)!) ? { ...row, stale: true } : row);
+      }
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
@@ -105,6 +112,8 @@ export class HeartbeatBatcher {
     }
   }
 }
+
+const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null && b.sequence !== null && a.sequence < b.sequence;
 
 /**
  * The batch statement. Rows are locked in id order (so concurrent batches and the

@@ -110,9 +110,7 @@ describe('GraphQL answers each kind of token as its role allows', () => {
     expect(get.status).toBe(401);
   });
 
-  // Known bug in api/server.ts: the token check runs before yoga and its AppError is
-  // answered in REST's shape ({"error":{…}}), so GraphQL clients find no `errors`.
-  it.fails('answers a request without a token as GraphQL: errors[0].extensions.code is UNAUTHENTICATED', async () => {
+  it('answers a request without a token as GraphQL: errors[0].extensions.code is UNAUTHENTICATED', async () => {
     const res = await graphql(server.url, undefined, '{ viewer { role } }');
     expect(res.status).toBe(401);
     expect(onlyError(res).extensions?.code).toBe('UNAUTHENTICATED');

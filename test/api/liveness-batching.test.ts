@@ -43,12 +43,7 @@ describe('heartbeats written together in one batch', () => {
     expect(await stateOf(agent.id)).toMatchObject({ status: 'DEGRADED', health: 'UNHEALTHY', healthMessage: 'same' });
   });
 
-  // Known bug, kept visible: HeartbeatBatcher.flush (api/liveness/heartbeat.batcher.ts)
-  // keeps the *last-arrived* heartbeat of each agent in a batch, not the one with the
-  // highest sequence, so seq 3 arriving after seq 5 within one flush window is applied
-  // and seq 5 is dropped: the agent regresses to ONLINE and neither answer says
-  // stale_sequence. Sent one flush apart, the same pair behaves (see the heartbeat suite).
-  it.fails('keeps the health of the highest sequence when seq 5 (degraded) and then seq 3 (healthy) land in one batch (fails: the last arrival wins)', async () => {
+  it('keeps the health of the highest sequence when seq 5 (degraded) and then seq 3 (healthy) land in one batch', async () => {
     const agent = await newAgent();
     const five = heartbeatRest(server.url, agent.id, agent.token, { sequence: 5, health: { status: 'degraded', message: 'seq 5' } });
     await pause(FLUSH_MS / 6);

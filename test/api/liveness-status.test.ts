@@ -214,11 +214,7 @@ describe('transitions are recorded and published once', () => {
     sub.dispose();
   });
 
-  // Known bug, kept visible: EventLog.append (api/events/events.service.ts) leaves
-  // agent_events.at to the column default, the database's now(), instead of the server's
-  // injectable clock that set offlineAt. With any clock other than the database's, an
-  // event's `at` disagrees with the agent times it describes. Turn into `it` once fixed.
-  it.fails('stamps an OFFLINE transition with the server clock, at or after the offlineAt it enforces (fails: `at` comes from the database clock)', async () => {
+  it('stamps an OFFLINE transition with the server clock, at or after the offlineAt it enforces', async () => {
     const agent = await newAgent();
     const { offlineAt } = await stateOf(agent.id);
     await advanceAndSweep(91_000);

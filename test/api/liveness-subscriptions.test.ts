@@ -150,12 +150,7 @@ describe('agentStatusChanged', () => {
     sse.dispose();
   });
 
-  // Known bug, kept visible: api/server.ts graphql() copies the yoga response body to the
-  // socket in a `for await` loop that nothing ends once the client has gone (res.write
-  // on a closed response does not throw, and the abort signal handed to yoga.fetch does
-  // not cancel the subscription), so every SSE client that disconnects leaves a live
-  // event-feed subscriber behind for the life of the process. Turn into `it` once fixed.
-  it.fails('lets go of an SSE subscription once its client disconnects (fails: the server keeps streaming to the closed response)', async () => {
+  it('lets go of an SSE subscription once its client disconnects', async () => {
     const sse = await live(() => subscribeSse(server.url, server.viewerToken, STATUS_CHANGES, { filter: { tags: ['sse-gone'] } }));
     expect(await sse.status).toBe(200);
     const before = server.app.feed.subscriberCount;
