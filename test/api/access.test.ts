@@ -116,6 +116,15 @@ describe('GraphQL answers each kind of token as its role allows', () => {
     expect(onlyError(res).extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('refuses a token the server never issued, or a malformed Authorization header, as GraphQL errors', async () => {
+    const unknown = await graphql(server.url, 'not-a-token-at-all', '{ agents { totalCount } }');
+    expect(unknown.status).toBe(403);
+    expect(onlyError(unknown).extensions?.code).toBe('FORBIDDEN');
+    const malformed = await request(`${server.url}/graphql`, { headers: { authorization: 'Basic dXNlcjpwYXNz' }, json: { query: '{ viewer { role } }' } });
+    expect(malformed.status).toBe(401);
+    expect(onlyError(malformed).extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
   it('refuses every fleet read to the enrollment token with 403 FORBIDDEN', async () => {
     for (const query of READS) {
       const res = await graphql(server.url, server.enrollmentToken, query);
