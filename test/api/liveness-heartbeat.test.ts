@@ -221,12 +221,20 @@ describe('refused heartbeats change nothing', () => {
     await refusedWithoutEffect(agent, () => beat(agent, { health: 'healthy' }), 400, 'BAD_USER_INPUT');
 
     const before = await stateOf(agent.id);
-    const literal = await graphql(server.url, agent.token, `mutation { heartbeat(input: { agentId: "${agent.id}", health: { status: SLEEPY } }) { status } }`);
+    const document = `mutation { heartbeat(input: { agentId: "${agent.id}", health: { status: SLEEPY } }) { status } }`;
+    const literal = await graphql(server.url, agent.token, document);
     expect(literal.body.data).toBeUndefined();
     expect(onlyError(literal).extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const overHttp = await request(`${server.url}/graphql`, { token: agent.token, headers: { accept: 'application/graphql-response+json' }, json: { query: document } });
+    expect(overHttp.status).toBe(400);
+    expect(onlyError(overHttp).extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
     const variable = await beatGraphQL(agent.token, { agentId: agent.id, health: { status: 'SLEEPY' } });
+    expect(variable.status).toBe(400);
     expect(variable.body.data).toBeUndefined();
-    expect(onlyError(variable).message).toMatch(/SLEEPY.*HealthStatus/);
+    const error = onlyError(variable);
+    expect(error.message).toMatch(/SLEEPY.*HealthStatus/);
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { 'input.health.status': expect.any(String) } });
     expect(await stateOf(agent.id)).toEqual(before);
   });
 
