@@ -43,6 +43,7 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
 function documentError(error: GraphQLError): GraphQLError {
   // e.g. Variable "$input" got invalid value 1.5 at "input.port"; Int cannot represent …
   const variable = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?;/.exec(error.message);
+  const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
   const code = variable ? 'BAD_USER_INPUT' : ((error.extensions.code as string | undefined) ?? 'GRAPHQL_VALIDATION_FAILED');
   return new GraphQLError(error.message, {
     nodes: error.nodes,
@@ -52,7 +53,8 @@ function documentError(error: GraphQLError): GraphQLError {
       ...error.extensions,
       code,
       ...(variable ? { fields: { [variable[2] ?? variable[1]]: error.message.slice(error.message.indexOf(';') + 2) } } : {}),
-      http: { status: (error.extensions.http as { status?: number } | undefined)?.status ?? 400 },
+      // Without yoga's `spec` flag, so the status holds for application/json clients too.
+      http: { status: http.status ?? 400, ...(http.headers ? { headers: http.headers } : {}) },
     },
   });
 }

@@ -301,9 +301,7 @@ describe('paths and methods', () => {
     expect(res.status).toBe(405);
   });
 
-  // Known bug in api/graphql/errors.ts: documentError keeps yoga's extensions.http.status
-  // but drops its extensions.http.headers, so the Allow header yoga sets never leaves.
-  it.fails('names the methods GraphQL serves in the Allow header of its 405s', async () => {
+  it('names the methods GraphQL serves in the Allow header of its 405s', async () => {
     const put = await request(`${server.url}/graphql`, { method: 'PUT', token: server.adminToken, json: { query: '{ viewer { role } }' } });
     expect(put.headers.get('allow')).toBe('GET, POST');
     const mutation = await request(`${server.url}/graphql?query=${encodeURIComponent('mutation { deregisterAgent(id: "x") { id } }')}`, { token: server.adminToken });
