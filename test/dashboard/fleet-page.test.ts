@@ -78,6 +78,7 @@ describe('fleet page', () => {
     });
     await waitFor(() => expect(rowOf(a.id)!.dataset.status).toBe('OFFLINE'));
     expect(document.querySelector('[data-count="offline"]')!.textContent).toBe('1');
+    expect(rowOf(a.id)!.classList.contains('changed')).toBe(true);
     expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
   });
 

@@ -10,6 +10,8 @@ const NEXT_PAGE = 500;
 const FLUSH_MS = 50;
 /** After a burst the status cards are re-asked once, to settle what deltas cannot know. */
 const SUMMARY_MS = 1000;
+/** How long a row that just changed status stays highlighted. */
+export const HIGHLIGHT_MS = 3000;
 /** Stale heartbeat times on screen are re-read at most this often (see staleness.ts). */
 const REFRESH_MIN_MS = 5000;
 
@@ -28,6 +30,8 @@ export class FleetState {
   error = $state<string | null>(null);
   /** Events folded into the view so far; exposed for the budget script's drop check. */
   eventsApplied = $state(0);
+  /** When each agent last changed status live, so its row can catch the eye briefly. */
+  statusChangedAt = $state.raw<ReadonlyMap<string, number>>(new Map());
 
   #client: Client;
   #query: FleetQuery = DEFAULT_QUERY;
@@ -251,7 +255,19 @@ export class FleetState {
       reduceFleet({ agents: this.agents, totalCount: this.totalCount, complete: this.complete }, batch, this.#query),
     );
     this.eventsApplied += batch.length;
+    this.#markStatusChanges(batch);
     this.#scheduleSummary();
+  }
+
+  #markStatusChanges(batch: readonly FleetEvent<AgentRow>[]) {
+    const now = Date.now();
+    let changed: Map<string, number> | null = null;
+    for (const e of batch) {
+      if (e.type !== 'STATUS_CHANGED') continue;
+      changed ??= new Map([...this.statusChangedAt].filter(([, at]) => now - at < HIGHLIGHT_MS));
+      changed.set(e.agentId, now);
+    }
+    if (changed) this.statusChangedAt = changed;
   }
 
   #scheduleSummary() {
