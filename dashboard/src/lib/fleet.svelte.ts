@@ -3,6 +3,7 @@ import { describeError } from './errors';
 import { FleetEventsSubscription, FleetPageQuery, FleetSummaryQuery, type AgentRow } from './documents';
 import { toAgentFilter, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
 import { reduceCounts, reduceFleet, type FleetEvent, type FleetList, type StatusCounts } from './fleet-reducer';
+import { settler } from './settle';
 
 const FIRST_PAGE = 100;
 const NEXT_PAGE = 500;
@@ -42,9 +43,7 @@ export class FleetState {
   /** Events seen while a fetch is in flight, replayed over its (possibly older) answer. */
   #recent: FleetEvent<AgentRow>[] = [];
   #inflight = 0;
-  #summaryTimer: ReturnType<typeof setTimeout> | undefined;
-  #summaryInflight = false;
-  #summaryDirty = false;
+  #summary = settler(() => this.#refreshSummary(), SUMMARY_MS);
   #unsubscribe: (() => void) | undefined;
   /** Server cursor of each row that came from a page, to re-read a window of rows. */
   #cursors = new Map<string, string>();
@@ -73,7 +72,7 @@ export class FleetState {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     clearTimeout(this.#flushTimer);
-    clearTimeout(this.#summaryTimer);
+    this.#summary.cancel();
     clearTimeout(this.#recoverTimer);
     this.#loadId++;
   }
@@ -211,7 +210,7 @@ export class FleetState {
     clearTimeout(this.#recoverTimer);
     this.#recoverTimer = setTimeout(() => {
       this.refreshVisible({ force: true });
-      this.#scheduleSummary();
+      this.#summary.poke();
     }, 300);
   }
 
@@ -256,7 +255,7 @@ export class FleetState {
     );
     this.eventsApplied += batch.length;
     this.#markStatusChanges(batch);
-    this.#scheduleSummary();
+    this.#summary.poke();
   }
 
   #markStatusChanges(batch: readonly FleetEvent<AgentRow>[]) {
@@ -270,23 +269,12 @@ export class FleetState {
     if (changed) this.statusChangedAt = changed;
   }
 
-  #scheduleSummary() {
-    this.#summaryDirty = true;
-    if (this.#summaryInflight || this.#summaryTimer) return;
-    this.#summaryTimer = setTimeout(async () => {
-      this.#summaryTimer = undefined;
-      this.#summaryDirty = false;
-      this.#summaryInflight = true;
-      const id = this.#loadId;
-      const summary = await this.#fetchSummary();
-      this.#summaryInflight = false;
-      if (id !== this.#loadId) return;
-      if (summary) {
-        this.counts = summary.counts;
-        this.totalCount = summary.totalCount;
-      }
-      if (this.#summaryDirty) this.#scheduleSummary();
-    }, SUMMARY_MS);
+  async #refreshSummary() {
+    const id = this.#loadId;
+    const summary = await this.#fetchSummary();
+    if (id !== this.#loadId || !summary) return;
+    this.counts = summary.counts;
+    this.totalCount = summary.totalCount;
   }
 
   async #fetchSummary(): Promise<{ counts: StatusCounts; totalCount: number } | null> {
