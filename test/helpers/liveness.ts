@@ -86,14 +86,14 @@ function collector<T>(): Collected<T> & { push(item: T): void; fail(err: unknown
     complete() {
       c.completed = true;
     },
-    until(done: (items: T[]) => boolean, timeout = 10_000) {
-      return waitFor(
+    until(done: (items: T[]) => boolean, timeout = 10_000): Promise<T[]> {
+      return waitFor<T[] | false>(
         () => {
           if (c.errors.length > 0) throw new Error(`subscription failed: ${JSON.stringify(c.errors)}`);
           return done(c.items) && c.items;
         },
         { timeout, what: `subscription items (have ${c.items.length})` },
-      );
+      ) as Promise<T[]>;
     },
   };
   return c;
