@@ -26,6 +26,20 @@ export interface AgentDeps {
 
 const snapshot = publicAgent;
 
+/** The agent was deregistered between the conflicting insert and the re-read. */
+class Vanished extends Error {}
+
+/** Runs `run` again (a few times) when it fails with an error of class `E`. */
+async function retryIf<T>(E: new () => Error, run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof E) || i >= attempts) throw err;
+    }
+  }
+}
+
 /** The registry: the only code that writes agents, their tags and configuration. */
 export class AgentService {
   constructor(private readonly deps: AgentDeps) {}
@@ -56,7 +70,7 @@ export class AgentService {
       offlineAt,
       updatedAt: now,
     };
-    const { result, events } = await this.db.transaction(async (tx) => {
+    const { result, events } = await retryIf(Vanished, () => this.db.transaction(async (tx) => {
       const candidateId = randomUUID();
       let token = newAgentToken(candidateId);
       const [inserted] = await tx
@@ -75,7 +89,7 @@ export class AgentService {
           .where(and(eq(agents.name, input.name), eq(agents.host, input.host), eq(agents.port, input.port), eq(agents.environment, input.environment)))
           .for('update');
         // Deregistered between our insert and this select: the caller may simply retry.
-        if (!existing) throw new Error('agent vanished during re-registration');
+        if (!existing) throw new Vanished();
         token = newAgentToken(existing.id);
         previousStatus = existing.status;
         [row] = await tx.update(agents).set({ ...fields, tokenHash: hashToken(token) }).where(eq(agents.id, existing.id)).returning();
@@ -90,7 +104,7 @@ export class AgentService {
       }
       const events = await this.deps.events.append(tx, drafts);
       return { result: { agent: { ...row, tags }, token, created: !!inserted }, events };
-    });
+    }));
     this.deps.events.committed(events);
     return result;
   }
