@@ -1,16 +1,16 @@
 import type { Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../helpers/client';
 import { onPostgres } from '../helpers/database';
 import { heartbeatRest, rawWs, registerAgent, subscribeSse, subscribeWs, waitFor, wsClient, type Agent } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-// Real clock, the default sweep interval, and keep-alive pings every 200 ms.
+// Real clock and the default sweep interval. (Keep-alive has a suite of its own: pings
+// every 200 ms would drop these in-process sockets whenever a busy machine stalls the loop.)
 let server: TestServer;
 let ws: Client;
 beforeAll(async () => {
-  server = await startTestServer({ env: { WS_KEEPALIVE_MS: '200' } });
+  server = await startTestServer();
   ws = wsClient(server.url, server.viewerToken);
 });
 afterAll(async () => {
@@ -247,33 +247,6 @@ describe('agentEvents is resumable', () => {
       ['REGISTERED', last.id],
     ]);
     await end(resumed);
-  });
-});
-
-describe('keep-alive', () => {
-  it('pings every WS_KEEPALIVE_MS and terminates a subscriber that stops answering, while one that answers stays connected and served', async () => {
-    const auth = { authorization: `Bearer ${server.viewerToken}` };
-    const silent = rawWs(server.url, auth, { autoPong: false });
-    const polite = rawWs(server.url, auth);
-    await waitFor(() => silent.acked() && polite.acked(), { what: 'both sockets acknowledged' });
-
-    const startedAt = Date.now();
-    const { code } = await silent.closed;
-    expect(Date.now() - startedAt).toBeLessThan(3_000);
-    // Terminated, not closed politely: no close frame, so the client reports 1006.
-    expect(code).toBe(1006);
-    expect(silent.pings).toBeGreaterThanOrEqual(1);
-
-    const pingsBefore = polite.pings;
-    await waitFor(() => polite.pings >= pingsBefore + 3, { what: 'three more pings to the polite client' });
-    expect(polite.socket.readyState).toBe(WebSocket.OPEN);
-
-    await live(() => polite.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS_CHANGES, variables: { filter: { tags: ['keep-alive'] } } } })));
-    const agent = await newAgent({ tags: ['keep-alive'] });
-    await beat(agent, 'degraded');
-    const next = await waitFor(() => polite.messages.find((m) => m.type === 'next' && m.id === '1'), { what: 'an event on the polite socket' });
-    expect(next.payload.data.agentStatusChanged).toMatchObject({ agent: { id: agent.id }, status: 'DEGRADED' });
-    await end({ dispose: () => polite.socket.close(1000) });
   });
 });
 
