@@ -32,6 +32,7 @@ describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/dashboard/agents/${agent.id}#token=${server.viewerToken}`);
     await page.locator('li[data-event-type="REGISTERED"]').waitFor();
+    await page.locator('[data-connection="live"]').waitFor();
 
     down = true;
     await live!.close({ code: 1012, reason: 'service restart' });
