@@ -35,7 +35,11 @@ export class FakeClient {
     return this.query(doc, variables);
   }
 
-  subscription(_doc: DocumentNode, _variables: Record<string, unknown> = {}) {
+  /** Variables of every subscription started, in order. */
+  subscriptions: Array<Record<string, unknown>> = [];
+
+  subscription(_doc: DocumentNode, variables: Record<string, unknown> = {}) {
+    this.subscriptions.push(variables);
     return {
       subscribe: (cb: (result: { data: unknown }) => void) => {
         this.#subscribers.add(cb);

@@ -29,6 +29,7 @@ function setup(agents: FleetAgent[]) {
       },
       agents: { totalCount: agents.length },
     }))
+    .answer('LatestCursor', () => ({ agentEventLog: [{ cursor: '41' }] }))
     .answer('Facets', () => ({ agentFacets: { types: ['web-server'], environments: ['production'], tags: [] } }));
   const router = new Router();
   const session = new Session();
@@ -129,5 +130,9 @@ describe('fleet page', () => {
     session.connection.closed(1006);
     session.connection.connected();
     await waitFor(() => expect(client.callsTo('FleetPage').length).toBe(before + 1));
+    // and the subscription starts again from the log's head, not from its first cursor
+    expect(client.callsTo('LatestCursor')).toHaveLength(2);
+    expect(client.subscriberCount).toBe(1);
+    expect(client.subscriptions.at(-1)).toEqual({ after: '41' });
   });
 });

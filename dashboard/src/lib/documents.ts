@@ -92,8 +92,8 @@ export const FacetsQuery = graphql(`
 
 export const FleetEventsSubscription = graphql(
   `
-    subscription FleetEvents {
-      agentEvents {
+    subscription FleetEvents($after: String) {
+      agentEvents(after: $after) {
         cursor
         type
         agentId

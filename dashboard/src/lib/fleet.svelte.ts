@@ -1,6 +1,12 @@
 import type { Client } from '@urql/core';
 import { describeError } from './errors';
-import { FleetEventsSubscription, FleetPageQuery, FleetSummaryQuery, type AgentRow } from './documents';
+import {
+  FleetEventsSubscription,
+  FleetPageQuery,
+  FleetSummaryQuery,
+  LatestCursorQuery,
+  type AgentRow,
+} from './documents';
 import { toAgentFilter, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
 import { reduceCounts, reduceFleet, type FleetEvent, type FleetList, type StatusCounts } from './fleet-reducer';
 import { settler } from './settle';
@@ -55,10 +61,13 @@ export class FleetState {
     this.#client = client;
   }
 
-  /** Subscribes once; graphql-ws re-subscribes by itself after a reconnect. */
-  start() {
-    if (this.#unsubscribe) return;
-    const sub = this.#client.subscription(FleetEventsSubscription, {}).subscribe((result) => {
+  /**
+   * Subscribes from `after`: every event past that cursor is replayed, then live ones
+   * follow, so nothing between reading the cursor and reading the list is lost.
+   */
+  #subscribe(after: string | null) {
+    this.#unsubscribe?.();
+    const sub = this.#client.subscription(FleetEventsSubscription, { after }).subscribe((result) => {
       const e = result.data?.agentEvents;
       if (e) this.#enqueue(e as FleetEvent<AgentRow>);
       // An event the server could not serialize is still a change: re-read what is on
@@ -81,12 +90,23 @@ export class FleetState {
     return this.#query;
   }
 
-  async load(query: FleetQuery) {
+  /**
+   * Loads a view. `resubscribe` (first load, and after every reconnect) reads the log's
+   * head cursor first and subscribes from it, before the list is read: events in between
+   * arrive twice at worst, which the reducer shrugs off. graphql-ws would re-subscribe on
+   * its own after a reconnect, but from the first cursor, replaying all history since.
+   */
+  async load(query: FleetQuery, opts: { resubscribe?: boolean } = {}) {
     this.#query = query;
     const id = ++this.#loadId;
     this.loading = true;
     this.error = null;
     const mark = this.#begin();
+    if (opts.resubscribe || !this.#unsubscribe) {
+      const head = await this.#client.query(LatestCursorQuery, {}).toPromise();
+      if (id !== this.#loadId) return void this.#end(mark);
+      this.#subscribe(head.data?.agentEventLog[0]?.cursor ?? null);
+    }
     const [page, summary] = await Promise.all([
       this.#client
         .query(FleetPageQuery, { filter: toAgentFilter(query), orderBy: this.#order(), first: FIRST_PAGE })
