@@ -1,0 +1,345 @@
+/**
+ * Heartbeat benchmark (not a test): throughput of the real server over REST and
+ * GraphQL on PostgreSQL against baselines this script starts, fan-out latency to
+ * graphql-ws subscribers, and memory per idle subscriber. Every server runs in its
+ * own process; the same raw-socket load generator (its own process) drives them all.
+ *
+ *   npm run bench [-- --quick] [--duration s] [--warmup s] [--agents 10000]
+ *     [--concurrency 500] [--loadgens 1] [--subscribers 1000] [--sub-procs 2]
+ *     [--fanout-rate 10] [--only bare,batched,naive,rest,yoga,graphql,fanout] [--profile]
+ *     [--server-root <another checkout, for A/B>]
+ *
+ * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
+ * a scratch database is created there and dropped at the end. Results: bench/results/latest.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { measureFanout, type FanoutResult } from './lib/fanout';
+import { BENCH_TOKENS, createScratchDatabase, seedAgents, type ScratchDatabase } from './lib/fixtures';
+import { cpuWindow, forkWorker, nextMessage, startServer, type CpuWindow, type ServerProcess } from './lib/proc';
+import { summarize, type Summary } from './lib/stats';
+import type { LoadResult } from './workers/loadgen';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const RESULTS = path.join(ROOT, 'bench/results');
+
+function flags() {
+  const argv = process.argv.slice(2);
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string, fallback: number) => (get(name) !== undefined ? Number(get(name)) : fallback);
+  const quick = argv.includes('--quick');
+  return {
+    quick,
+    durationMs: num('duration', quick ? 3 : 10) * 1000,
+    warmupMs: num('warmup', quick ? 1 : 3) * 1000,
+    agents: num('agents', 10_000),
+    concurrency: num('concurrency', 500),
+    loadgens: num('loadgens', 1),
+    subscribers: num('subscribers', 1000),
+    subProcesses: num('sub-procs', 2),
+    fanoutRate: num('fanout-rate', 10),
+    only: get('only')?.split(','),
+    profile: argv.includes('--profile'),
+    /** Another checkout whose api/main.ts is the server measured (A/B a change); baselines stay. */
+    serverRoot: get('server-root') ? path.resolve(get('server-root')!) : ROOT,
+  };
+}
+
+type PhaseKey = 'bare' | 'batched' | 'naive' | 'rest' | 'yoga' | 'graphql';
+interface Phase {
+  key: PhaseKey;
+  label: string;
+  mode: 'rest' | 'graphql';
+  file: string;
+  real: boolean;
+}
+const PHASES: Phase[] = [
+  { key: 'bare', label: 'bare node:http (no work)', mode: 'rest', file: 'bench/baselines/bare.ts', real: false },
+  { key: 'batched', label: 'bare node:http, batched UPDATE', mode: 'rest', file: 'bench/baselines/batched.ts', real: false },
+  { key: 'naive', label: 'node:http, UPDATE per request', mode: 'rest', file: 'bench/baselines/naive.ts', real: false },
+  { key: 'rest', label: 'Agent Monitor REST', mode: 'rest', file: 'api/main.ts', real: true },
+  { key: 'yoga', label: 'trivial yoga mutation', mode: 'graphql', file: 'bench/baselines/yoga.ts', real: false },
+  { key: 'graphql', label: 'Agent Monitor GraphQL', mode: 'graphql', file: 'api/main.ts', real: true },
+];
+
+interface PhaseResult {
+  label: string;
+  rate: number;
+  ok: number;
+  errors: number;
+  statuses: Record<string, number>;
+  latencyMs: Summary;
+  cpu: CpuWindow;
+  /** Server CPU per answered request: less sensitive than req/s to what else runs on the machine. */
+  serverCpuUsPerRequest: number;
+  commitsPerRequest: number;
+  firstError?: string;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanup() {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+}
+
+async function main() {
+  const f = flags();
+  const baseUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const log = (s: string) => console.log(s);
+  const fixed = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+  log(`Heartbeat benchmark: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
+  log(`  ${f.agents} agents, ${f.concurrency} concurrent, ${f.warmupMs / 1000} s warm-up + ${f.durationMs / 1000} s per phase; ${f.subscribers} subscribers`);
+  const db: ScratchDatabase = await createScratchDatabase(baseUrl);
+  cleanups.push(() => db.drop());
+  const pgVersion = await (async () => {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const { rows } = await c.query('show server_version');
+    await c.end();
+    return rows[0].server_version as string;
+  })();
+  log(`  scratch database ${db.name} (PostgreSQL ${pgVersion})`);
+  const seeded = performance.now();
+  const agents = await seedAgents(db.url, f.agents);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'am-bench-'));
+  cleanups.push(async () => fs.rmSync(tmp, { recursive: true, force: true }));
+  const agentsFile = path.join(tmp, 'agents.json');
+  // The last few agents are kept for fan-out triggers, away from the load.
+  const fanoutAgents = agents.slice(-4);
+  fs.writeFileSync(agentsFile, JSON.stringify(agents.slice(0, -4)));
+  log(`  registered ${f.agents} agents in ${((performance.now() - seeded) / 1000).toFixed(1)} s (SQL insert, real agent tokens)`);
+
+  const profileDir = path.join(RESULTS, 'profiles');
+  if (f.profile) fs.rmSync(profileDir, { recursive: true, force: true });
+  if (f.serverRoot !== ROOT) log(`  real server from ${f.serverRoot}`);
+  const serverEnv = (name: string) => ({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'warn', ...BENCH_TOKENS, BENCH_NAME: name });
+  // One directory per phase: the tsx loader thread writes a profile of its own beside the main thread's.
+  const start = (p: { key: string; file: string; real: boolean; label: string }) =>
+    startServer(
+      p.label,
+      p.file,
+      serverEnv(p.key),
+      f.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, p.key)}`] : [],
+      p.real ? f.serverRoot : ROOT,
+    );
+
+  const results: Partial<Record<PhaseKey, PhaseResult>> = {};
+  let sequenceBase = 0;
+  for (const phase of PHASES.filter((p) => !f.only || f.only.includes(p.key))) {
+    sequenceBase += 1_000_000;
+    const server = await start(phase);
+    cleanups.push(() => server.stop());
+    try {
+      results[phase.key] = await load(phase, server, agentsFile, f, sequenceBase, db.url);
+      const r = results[phase.key]!;
+      log(
+        `  ${phase.label.padEnd(32)} ${fixed(r.rate).padStart(6)} req/s  ${fixed(r.serverCpuUsPerRequest).padStart(4)} µs server CPU/req  p50 ${fixed(r.latencyMs.p50, 1)} ms  p99 ${fixed(r.latencyMs.p99, 1)} ms  ` +
+          `${r.commitsPerRequest ? `${fixed(1 / r.commitsPerRequest, 1)} req/commit  ` : ''}errors ${r.errors}  CPU (cores): server ${fixed(r.cpu.server, 2)} pg ${fixed(r.cpu.postgres, 2)} loadgen ${fixed(r.cpu.loadgen, 2)} other ${fixed(r.cpu.other, 2)}` +
+          (r.firstError ? `\n      first error: ${r.firstError}` : ''),
+      );
+    } finally {
+      await server.stop();
+      if (f.profile) keepMainThreadProfile(profileDir, phase.key);
+    }
+  }
+
+  let fanout: FanoutResult | undefined;
+  if (!f.only || f.only.includes('fanout')) {
+    const server = await start({ key: 'fanout', file: 'api/main.ts', real: true, label: 'Agent Monitor (fan-out)' });
+    cleanups.push(() => server.stop());
+    try {
+      fanout = await measureFanout({
+        server,
+        viewerToken: BENCH_TOKENS.VIEWER_TOKEN,
+        agents: fanoutAgents,
+        subscribers: f.subscribers,
+        processes: f.subProcesses,
+        durationMs: f.durationMs,
+        rate: f.fanoutRate,
+        sequenceBase: sequenceBase + 1_000_000,
+        log,
+      });
+      log(
+        `  fan-out to ${fanout.subscribers} subscribers, ${fanout.transitions} transitions at ${fanout.ratePerSecond}/s: ` +
+          `p50 ${fixed(fanout.latencyMs.p50, 1)} ms  p99 ${fixed(fanout.latencyMs.p99, 1)} ms  max ${fixed(fanout.latencyMs.max, 1)} ms; ` +
+          `last subscriber p50 ${fixed(fanout.lastSubscriberMs.p50, 1)} / p99 ${fixed(fanout.lastSubscriberMs.p99, 1)} ms; ` +
+          `delivered ${fanout.deliveries}/${fanout.expectedDeliveries}${fanout.mismatched ? `, ${fanout.mismatched} out of order` : ''}`,
+      );
+    } finally {
+      await server.stop();
+      if (f.profile) keepMainThreadProfile(profileDir, 'fanout');
+    }
+  }
+
+  const report = summarizeRun(results, fanout);
+  log('');
+  for (const line of report.lines) log(line);
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, 'latest.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version, postgres: pgVersion },
+        config: { ...f, only: f.only ?? 'all' },
+        throughput: results,
+        fanout,
+        ratios: report.ratios,
+        targets: report.targets,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  log(`\nResults written to ${path.relative(process.cwd(), file)}${f.profile ? `; CPU profiles in ${path.relative(process.cwd(), profileDir)}` : ''}`);
+}
+
+/** Node names profiles CPU.<date>.<pid>.<thread>.<n>; thread 0 is the server's main thread. */
+function keepMainThreadProfile(dir: string, key: string) {
+  const sub = path.join(dir, key);
+  const main = fs.readdirSync(sub).find((n) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(n));
+  if (main) fs.renameSync(path.join(sub, main), path.join(dir, `${key}.cpuprofile`));
+  fs.rmSync(sub, { recursive: true, force: true });
+  console.log(`      profile: ${path.relative(process.cwd(), path.join(dir, `${key}.cpuprofile`))} (npx tsx bench/profile.ts <file>)`);
+}
+
+/** Transactions committed in the scratch database so far (pg_stat_database; flushed by backends within ~1 s). */
+async function commitCount(databaseUrl: string): Promise<number> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query('select xact_commit::float8 as n from pg_stat_database where datname = current_database()');
+    return rows[0].n;
+  } finally {
+    await c.end();
+  }
+}
+
+async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: ReturnType<typeof flags>, sequenceBase: number, databaseUrl: string): Promise<PhaseResult> {
+  const workers = Array.from({ length: f.loadgens }, () => forkWorker('bench/workers/loadgen.ts'));
+  cleanups.push(async () => workers.forEach((w) => w.exitCode === null && w.kill()));
+  const per = Math.ceil(f.concurrency / f.loadgens);
+  const measuring = Promise.all(workers.map((w) => nextMessage(w, 'measuring')));
+  const measured = Promise.all(workers.map((w) => nextMessage(w, 'measured')));
+  const done = Promise.all(workers.map((w) => nextMessage<{ result: LoadResult }>(w, 'done')));
+  workers.forEach((w, i) =>
+    w.send({
+      cmd: 'run',
+      port: server.port,
+      mode: phase.mode,
+      agentsFile,
+      connections: Math.min(per, f.concurrency - i * per),
+      slotOffset: i * per,
+      slotStride: f.concurrency,
+      warmupMs: f.warmupMs,
+      durationMs: f.durationMs,
+      sequenceBase,
+    }),
+  );
+  await measuring;
+  const window = cpuWindow(server.pid, workers.map((w) => w.pid!));
+  const commits0 = await commitCount(databaseUrl);
+  await measured;
+  const cpu = window();
+  // Transactions the server committed per answered request (≈ 1 / rows per flush when batching).
+  const commits = (await commitCount(databaseUrl)) - commits0;
+  const results = (await done).map((d) => d.result);
+  const rate = results.reduce((a, r) => a + r.rate, 0);
+  return {
+    label: phase.label,
+    rate,
+    serverCpuUsPerRequest: (cpu.server / rate) * 1e6,
+    commitsPerRequest: phase.key === 'bare' || phase.key === 'yoga' ? 0 : commits / results.reduce((a, r) => a + r.ok, 0),
+    ok: results.reduce((a, r) => a + r.ok, 0),
+    errors: results.reduce((a, r) => a + r.errors, 0),
+    statuses: results.reduce<Record<string, number>>((acc, r) => {
+      for (const [k, v] of Object.entries(r.statuses)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
+    latencyMs: results.length === 1 ? results[0].latencyMs : summarize(results.flatMap((r) => r.latencies)),
+    cpu,
+    firstError: results.find((r) => r.firstError)?.firstError,
+  };
+}
+
+const REFERENCE = { batched: 13_000, naive: 3_400, yoga: 2_900 };
+
+function summarizeRun(r: Partial<Record<PhaseKey, PhaseResult>>, fanout?: FanoutResult) {
+  const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b ? a.rate / b.rate : undefined);
+  // The same comparison by server CPU per request: what the ratio would be if both servers
+  // had a core to themselves. On a shared machine req/s partly measures the CPU share won.
+  const cpuRatio = (a?: PhaseResult, b?: PhaseResult) => (a && b ? b.serverCpuUsPerRequest / a.serverCpuUsPerRequest : undefined);
+  const ratios = {
+    restVsBatchedCeiling: ratio(r.rest, r.batched),
+    restVsNaivePerRequest: ratio(r.rest, r.naive),
+    restVsBare: ratio(r.rest, r.bare),
+    graphqlVsTrivialYoga: ratio(r.graphql, r.yoga),
+    graphqlVsRest: ratio(r.graphql, r.rest),
+    byServerCpu: {
+      restVsBatchedCeiling: cpuRatio(r.rest, r.batched),
+      restVsNaivePerRequest: cpuRatio(r.rest, r.naive),
+      graphqlVsTrivialYoga: cpuRatio(r.graphql, r.yoga),
+    },
+  };
+  const check = (value: number | undefined, ok: (v: number) => boolean) => (value === undefined ? 'not run' : ok(value) ? 'PASS' : 'FAIL');
+  const targets = {
+    'REST ≥ 0.75 × bare batched ceiling': check(ratios.restVsBatchedCeiling, (v) => v >= 0.75),
+    'GraphQL ≥ 0.8 × trivial yoga mutation': check(ratios.graphqlVsTrivialYoga, (v) => v >= 0.8),
+    'fan-out p99 ≤ 50 ms at 1 000 subscribers': check(fanout && fanout.subscribers >= 1000 ? fanout.latencyMs.p99 : undefined, (v) => v <= 50),
+  };
+  const x = (v?: number) => (v === undefined ? '   –  ' : `${v.toFixed(2)}×`);
+  const busiest = Math.max(0, ...Object.values(r).map((p) => p!.cpu.other));
+  const lines = [
+    'Throughput                          req/s  server µs CPU/req  reference req/s (similar 2-core machine)',
+    ...(['bare', 'batched', 'naive', 'rest', 'yoga', 'graphql'] as PhaseKey[]).flatMap((k) =>
+      r[k]
+        ? [`  ${r[k]!.label.padEnd(32)} ${r[k]!.rate.toFixed(0).padStart(6)}  ${r[k]!.serverCpuUsPerRequest.toFixed(0).padStart(10)}${k in REFERENCE ? `         ~${REFERENCE[k as keyof typeof REFERENCE]}` : ''}`]
+        : [],
+    ),
+    'Ratios                               by req/s   by server CPU/req',
+    `  REST / bare batched ceiling          ${x(ratios.restVsBatchedCeiling)}     ${x(ratios.byServerCpu.restVsBatchedCeiling)}   (target ≥ 0.75×)`,
+    `  REST / naive UPDATE per request      ${x(ratios.restVsNaivePerRequest)}     ${x(ratios.byServerCpu.restVsNaivePerRequest)}`,
+    `  REST / bare node:http (no work)      ${x(ratios.restVsBare)}`,
+    `  GraphQL / trivial yoga mutation      ${x(ratios.graphqlVsTrivialYoga)}     ${x(ratios.byServerCpu.graphqlVsTrivialYoga)}   (target ≥ 0.8×)`,
+    `  GraphQL / REST                       ${x(ratios.graphqlVsRest)}`,
+    ...(fanout
+      ? [
+          'Fan-out and memory',
+          `  delivery latency, ${fanout.subscribers} subscribers: p50 ${fanout.latencyMs.p50.toFixed(1)} ms, p99 ${fanout.latencyMs.p99.toFixed(1)} ms (target p99 ≤ 50 ms)`,
+          `  until the last subscriber has it:   p50 ${fanout.lastSubscriberMs.p50.toFixed(1)} ms, p99 ${fanout.lastSubscriberMs.p99.toFixed(1)} ms`,
+          `  memory per idle subscriber:         ${fanout.memory.kibPerSubscriber.toFixed(1)} KiB (server RSS)`,
+        ]
+      : []),
+    'Targets (by req/s, as specified)',
+    ...Object.entries(targets).map(([name, verdict]) => `  ${verdict.padEnd(7)} ${name}`),
+    ...(busiest > 0.3
+      ? [
+          `Note: up to ${busiest.toFixed(2)} cores were busy with other work during a phase (see "other");`,
+          '      req/s then partly measures the CPU share each server won; compare the CPU/req column too.',
+        ]
+      : []),
+  ];
+  return { ratios, targets, lines };
+}
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.log('\nInterrupted: stopping servers and dropping the scratch database…');
+  void cleanup().finally(() => process.exit(130));
+});
+
+main()
+  .then(cleanup)
+  .catch(async (err) => {
+    console.error(err);
+    await cleanup();
+    process.exit(1);
+  });
