@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { registerAgent, type Registered } from './agents';
-import { browserAvailable, launchChromium, openSignedIn, row } from './browser';
+import { browserAvailable, launchChromium, openSignedIn, row, unlabelledControls } from './browser';
 
 describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
   let server: TestServer;
@@ -39,6 +39,8 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
 
   it('an admin sets configuration as JSON; invalid JSON is refused before sending', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: `/agents/${agent.id}` });
+    await page.getByRole('heading', { name: 'edit-me' }).waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
     await page.getByLabel('Key').fill('limits');
     await page.getByLabel('Value (JSON)').fill('{"cpu": 2');
     expect(await page.getByRole('button', { name: 'Add', exact: true }).isDisabled()).toBe(true);

@@ -49,3 +49,24 @@ export async function openSignedIn(
 }
 
 export const row = (page: Page, name: string) => page.locator('tr[data-agent-id]', { hasText: name });
+
+/**
+ * Controls without an accessible name, by a deliberately simple rule: a <label>, an
+ * aria-label/labelledby, or visible text. Returns their outerHTML for the failure message.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        if (e.type === 'hidden' || e.closest('[hidden], dialog:not([open])')) return false;
+        const named =
+          (e.labels && e.labels.length > 0) ||
+          e.getAttribute('aria-label') ||
+          e.getAttribute('aria-labelledby') ||
+          (e.textContent ?? '').trim();
+        return !named;
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { heartbeat, keepBeating, registerAgent, type Registered } from './agents';
-import { browserAvailable, launchChromium, openSignedIn, row } from './browser';
+import { browserAvailable, launchChromium, openSignedIn, row, unlabelledControls } from './browser';
 
 const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
 
@@ -110,6 +110,24 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await page.goBack();
     await expect.poll(() => new URL(page.url()).search).toBe('?env=staging');
     await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(2)').allTextContents()).toEqual(['cache-eu', 'gw-edge']);
+    await context.close();
+  });
+
+  it('works from the keyboard, and every control has a name', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
+    await row(page, 'web-alpha').waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain('Skip to content');
+    // Tab order reaches the status cards; Enter toggles one like a click.
+    for (let i = 0; i < 12; i++) {
+      const name = await page.evaluate(() => document.activeElement?.textContent ?? '');
+      if (/offline/i.test(name) && (await page.evaluate(() => document.activeElement?.tagName)) === 'BUTTON') break;
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).search).toBe('?status=offline');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-pressed'))).toBe('true');
     await context.close();
   });
 
