@@ -33,6 +33,14 @@ export function createHttpServer(app: App): HttpServer {
     landingPage: false,
     logging: false,
     maskedErrors: { maskError: mask },
+    // Validation errors come back as a result, not through maskError; give them the same 400.
+    plugins: [
+      {
+        onValidate: () => ({ result, setResult }: { result: readonly unknown[]; setResult(errors: unknown[]): void }) => {
+          if (result.length > 0) setResult(result.map(mask));
+        },
+      },
+    ],
     graphiql: {
       title: 'Agent Monitor GraphQL',
       defaultQuery: '{\n  viewer { role }\n  agentStatusCounts { online degraded offline total }\n}\n',

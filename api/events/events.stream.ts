@@ -62,6 +62,11 @@ export class EventStream {
 
     if (replaying) {
       void (async () => {
+        // A cursor past the end of the log (say, from a database since recreated) would
+        // otherwise wait in silence until the log caught up with it.
+        if (cursor > (await this.log.lastCursor())) {
+          throw badInput({ after: `is ahead of the newest event; subscribe without it, or with a cursor you received` });
+        }
         for (;;) {
           const page = await this.log.after(cursor, REPLAY_PAGE);
           page.forEach(deliver);

@@ -53,8 +53,8 @@ function documentError(error: GraphQLError): GraphQLError {
       ...error.extensions,
       code,
       ...(variable ? { fields: { [variable[2] ?? variable[1]]: error.message.slice(error.message.indexOf(';') + 2) } } : {}),
-      // Without yoga's `spec` flag, so the status holds for application/json clients too.
-      http: { status: http.status ?? 400, ...(http.headers ? { headers: http.headers } : {}) },
+      // `spec: false`: yoga would otherwise answer 200 to clients that accept application/json.
+      http: { status: http.status ?? 400, spec: false, ...(http.headers ? { headers: http.headers } : {}) },
     },
   });
 }

@@ -192,6 +192,15 @@ describe('bad subscription input', () => {
   }
 });
 
+describe('a cursor past the end of the log', () => {
+  it('ends the subscription with BAD_USER_INPUT naming after, rather than waiting in silence', async () => {
+    const ahead = subscribeWs(ws, EVENTS, { after: '999999999' });
+    await waitFor(() => ahead.errors.length > 0, { what: 'the error' });
+    expect((ahead.errors[0] as any[])[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { after: expect.any(String) } });
+    expect(ahead.items).toEqual([]);
+  });
+});
+
 describe('agentEvents is resumable', () => {
   const AWAY_TAG_CHANGES = onPostgres() ? 520 : 100;
 
