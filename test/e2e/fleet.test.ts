@@ -44,13 +44,16 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await context.close();
   });
 
-  it('the sign-in form refuses a wrong token with a message and accepts a right one', async () => {
+  it('the sign-in form refuses a wrong token and an agent token with a message, and accepts a right one', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${server.url}/`);
     await page.getByLabel('Access token').fill('not-a-real-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    await page.getByLabel('Access token').fill(seeded[0].token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'an agent token' }).waitFor();
     await page.getByLabel('Access token').fill(server.viewerToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('[data-connection="live"]').waitFor();

@@ -25,8 +25,14 @@ export function describeError(error: CombinedError): ApiProblem {
   };
 }
 
-export function isAuthError(error: CombinedError | undefined): boolean {
+/**
+ * Whether a request was refused for its token: 401 (none or malformed) or 403 (not ours).
+ * Only meaningful for the `viewer` query, which every valid token may run; elsewhere a
+ * 403 means "this role may not", which is no reason to sign out.
+ */
+export function isTokenRejected(error: CombinedError | undefined): boolean {
   if (!error) return false;
-  if (error.response && (error.response as Response).status === 401) return true;
-  return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+  const status = (error.response as Response | undefined)?.status;
+  if (status === 401 || status === 403) return true;
+  return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED' || e.extensions?.code === 'FORBIDDEN');
 }
