@@ -132,6 +132,8 @@ export function createHttpServer(app: App): HttpServer {
   const ws = useServer<{ authorization?: unknown }>(
     {
       schema,
+      // Generous, so a busy server does not turn away a client that did send its init.
+      connectionInitWaitTimeout: 10_000,
       onConnect: (ctx) => {
         try {
           const principal = app.authenticator.authenticate(ctx.connectionParams?.authorization);
