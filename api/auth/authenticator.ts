@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { agentIdOfToken, bearer, hashToken, sameHash, type AgentPrincipal, type OperatorKind, type Principal, type Role } from './tokens';
+import { agentIdOfToken, bearer, hashToken, sameDigest, sameHash, type AgentPrincipal, type OperatorKind, type Principal, type Role } from './tokens';
 
 /**
  * Turns an `Authorization` value — from an HTTP header or a WebSocket
@@ -7,7 +7,12 @@ import { agentIdOfToken, bearer, hashToken, sameHash, type AgentPrincipal, type 
  * in constant time against the hashes loaded at start.
  */
 export class Authenticator {
-  constructor(private readonly operatorHashes: Map<OperatorKind, string>) {}
+  /** The operator hashes as raw digests, decoded once rather than on every request. */
+  private readonly operatorDigests: [OperatorKind, Buffer][];
+
+  constructor(operatorHashes: Map<OperatorKind, string>) {
+    this.operatorDigests = [...operatorHashes].map(([kind, hex]) => [kind, Buffer.from(hex, 'hex')]);
+  }
 
   /** Undefined when no token was given; throws FORBIDDEN for a token that is not ours. */
   authenticate(authorization: unknown): Principal | undefined {
@@ -19,9 +24,10 @@ export class Authenticator {
       return undefined;
     }
     const hash = hashToken(token);
+    const digest = Buffer.from(hash, 'hex');
     let match: OperatorKind | undefined;
     // Compare against every kind, so the time taken does not tell which one matched.
-    for (const [kind, expected] of this.operatorHashes) if (sameHash(hash, expected)) match = kind;
+    for (const [kind, expected] of this.operatorDigests) if (sameDigest(digest, expected)) match = kind;
     if (match) return { role: match };
     const agentId = agentIdOfToken(token);
     if (agentId) return { role: 'agent', agentId, tokenHash: hash };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type OperatorKind = 'admin' | 'viewer' | 'enrollment';
 export type Role = OperatorKind | 'agent';
@@ -7,13 +7,20 @@ export type Role = OperatorKind | 'agent';
 export type AgentPrincipal = { role: 'agent'; agentId: string; tokenHash: string };
 export type Principal = { role: OperatorKind } | AgentPrincipal;
 
+// crypto.hash (Node ≥ 20.12) hashes a short string about three times faster than a Hash object.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+
 /** Tokens are 256 random bits, so a single sha256 is as strong as any slow hash here. */
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const hashToken: (token: string) => string = oneShot
+  ? (token) => oneShot('sha256', token)
+  : (token) => createHash('sha256').update(token).digest('hex');
+
+export function sameDigest(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && timingSafeEqual(x, y);
+  return sameDigest(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 const PREFIX: Record<Role, string> = { admin: 'am_admin', viewer: 'am_viewer', enrollment: 'am_enroll', agent: 'am_agent' };
