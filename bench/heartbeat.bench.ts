@@ -6,7 +6,7 @@
  *
  *   npm run bench [-- --quick] [--duration s] [--warmup s] [--agents 10000]
  *     [--concurrency 500] [--loadgens 1] [--subscribers 1000] [--sub-procs 2]
- *     [--fanout-rate 10] [--only bare,batched,naive,rest,yoga,graphql,fanout] [--profile]
+ *     [--fanout-rate 1] [--only bare,batched,naive,rest,yoga,graphql,fanout] [--profile]
  *     [--server-root <another checkout, for A/B>]
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
@@ -18,8 +18,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { measureFanout, type FanoutResult } from './lib/fanout';
 import { BENCH_TOKENS, createScratchDatabase, seedAgents, type ScratchDatabase } from './lib/fixtures';
-import { cpuWindow, forkWorker, nextMessage, startServer, type CpuWindow, type ServerProcess } from './lib/proc';
-import { summarize, type Summary } from './lib/stats';
+import { cpuWindow, forkWorker, nextMessage, startServer, type ServerProcess } from './lib/proc';
+import { summarizeRun, type PhaseKey, type PhaseResult } from './lib/report';
+import { summarize } from './lib/stats';
 import type { LoadResult } from './workers/loadgen';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -42,7 +43,7 @@ function flags() {
     loadgens: num('loadgens', 1),
     subscribers: num('subscribers', 1000),
     subProcesses: num('sub-procs', 2),
-    fanoutRate: num('fanout-rate', 10),
+    fanoutRate: num('fanout-rate', 1),
     only: get('only')?.split(','),
     profile: argv.includes('--profile'),
     /** Another checkout whose api/main.ts is the server measured (A/B a change); baselines stay. */
@@ -50,7 +51,6 @@ function flags() {
   };
 }
 
-type PhaseKey = 'bare' | 'batched' | 'naive' | 'rest' | 'yoga' | 'graphql';
 interface Phase {
   key: PhaseKey;
   label: string;
@@ -67,19 +67,6 @@ const PHASES: Phase[] = [
   { key: 'graphql', label: 'Agent Monitor GraphQL', mode: 'graphql', file: 'api/main.ts', real: true },
 ];
 
-interface PhaseResult {
-  label: string;
-  rate: number;
-  ok: number;
-  errors: number;
-  statuses: Record<string, number>;
-  latencyMs: Summary;
-  cpu: CpuWindow;
-  /** Server CPU per answered request: less sensitive than req/s to what else runs on the machine. */
-  serverCpuUsPerRequest: number;
-  commitsPerRequest: number;
-  firstError?: string;
-}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 async function cleanup() {
@@ -168,7 +155,8 @@ async function main() {
         `  fan-out to ${fanout.subscribers} subscribers, ${fanout.transitions} transitions at ${fanout.ratePerSecond}/s: ` +
           `p50 ${fixed(fanout.latencyMs.p50, 1)} ms  p99 ${fixed(fanout.latencyMs.p99, 1)} ms  max ${fixed(fanout.latencyMs.max, 1)} ms; ` +
           `last subscriber p50 ${fixed(fanout.lastSubscriberMs.p50, 1)} / p99 ${fixed(fanout.lastSubscriberMs.p99, 1)} ms; ` +
-          `delivered ${fanout.deliveries}/${fanout.expectedDeliveries}${fanout.mismatched ? `, ${fanout.mismatched} out of order` : ''}`,
+          `delivered ${fanout.deliveries}/${fanout.expectedDeliveries}${fanout.mismatched ? `, ${fanout.mismatched} out of order` : ''}; ` +
+          `server CPU ${fixed(fanout.serverCpuMsPerEvent, 1)} ms/event (${fixed(fanout.serverCpuUsPerDelivery)} µs/delivery, ${fixed(fanout.cpu.server, 2)} cores)`,
       );
     } finally {
       await server.stop();
@@ -268,65 +256,6 @@ async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: 
   };
 }
 
-const REFERENCE = { batched: 13_000, naive: 3_400, yoga: 2_900 };
-
-function summarizeRun(r: Partial<Record<PhaseKey, PhaseResult>>, fanout?: FanoutResult) {
-  const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b ? a.rate / b.rate : undefined);
-  // The same comparison by server CPU per request: what the ratio would be if both servers
-  // had a core to themselves. On a shared machine req/s partly measures the CPU share won.
-  const cpuRatio = (a?: PhaseResult, b?: PhaseResult) => (a && b ? b.serverCpuUsPerRequest / a.serverCpuUsPerRequest : undefined);
-  const ratios = {
-    restVsBatchedCeiling: ratio(r.rest, r.batched),
-    restVsNaivePerRequest: ratio(r.rest, r.naive),
-    restVsBare: ratio(r.rest, r.bare),
-    graphqlVsTrivialYoga: ratio(r.graphql, r.yoga),
-    graphqlVsRest: ratio(r.graphql, r.rest),
-    byServerCpu: {
-      restVsBatchedCeiling: cpuRatio(r.rest, r.batched),
-      restVsNaivePerRequest: cpuRatio(r.rest, r.naive),
-      graphqlVsTrivialYoga: cpuRatio(r.graphql, r.yoga),
-    },
-  };
-  const check = (value: number | undefined, ok: (v: number) => boolean) => (value === undefined ? 'not run' : ok(value) ? 'PASS' : 'FAIL');
-  const targets = {
-    'REST ≥ 0.75 × bare batched ceiling': check(ratios.restVsBatchedCeiling, (v) => v >= 0.75),
-    'GraphQL ≥ 0.8 × trivial yoga mutation': check(ratios.graphqlVsTrivialYoga, (v) => v >= 0.8),
-    'fan-out p99 ≤ 50 ms at 1 000 subscribers': check(fanout && fanout.subscribers >= 1000 ? fanout.latencyMs.p99 : undefined, (v) => v <= 50),
-  };
-  const x = (v?: number) => (v === undefined ? '   –  ' : `${v.toFixed(2)}×`);
-  const busiest = Math.max(0, ...Object.values(r).map((p) => p!.cpu.other));
-  const lines = [
-    'Throughput                          req/s  server µs CPU/req  reference req/s (similar 2-core machine)',
-    ...(['bare', 'batched', 'naive', 'rest', 'yoga', 'graphql'] as PhaseKey[]).flatMap((k) =>
-      r[k]
-        ? [`  ${r[k]!.label.padEnd(32)} ${r[k]!.rate.toFixed(0).padStart(6)}  ${r[k]!.serverCpuUsPerRequest.toFixed(0).padStart(10)}${k in REFERENCE ? `         ~${REFERENCE[k as keyof typeof REFERENCE]}` : ''}`]
-        : [],
-    ),
-    'Ratios                               by req/s   by server CPU/req',
-    `  REST / bare batched ceiling          ${x(ratios.restVsBatchedCeiling)}     ${x(ratios.byServerCpu.restVsBatchedCeiling)}   (target ≥ 0.75×)`,
-    `  REST / naive UPDATE per request      ${x(ratios.restVsNaivePerRequest)}     ${x(ratios.byServerCpu.restVsNaivePerRequest)}`,
-    `  REST / bare node:http (no work)      ${x(ratios.restVsBare)}`,
-    `  GraphQL / trivial yoga mutation      ${x(ratios.graphqlVsTrivialYoga)}     ${x(ratios.byServerCpu.graphqlVsTrivialYoga)}   (target ≥ 0.8×)`,
-    `  GraphQL / REST                       ${x(ratios.graphqlVsRest)}`,
-    ...(fanout
-      ? [
-          'Fan-out and memory',
-          `  delivery latency, ${fanout.subscribers} subscribers: p50 ${fanout.latencyMs.p50.toFixed(1)} ms, p99 ${fanout.latencyMs.p99.toFixed(1)} ms (target p99 ≤ 50 ms)`,
-          `  until the last subscriber has it:   p50 ${fanout.lastSubscriberMs.p50.toFixed(1)} ms, p99 ${fanout.lastSubscriberMs.p99.toFixed(1)} ms`,
-          `  memory per idle subscriber:         ${fanout.memory.kibPerSubscriber.toFixed(1)} KiB (server RSS)`,
-        ]
-      : []),
-    'Targets (by req/s, as specified)',
-    ...Object.entries(targets).map(([name, verdict]) => `  ${verdict.padEnd(7)} ${name}`),
-    ...(busiest > 0.3
-      ? [
-          `Note: up to ${busiest.toFixed(2)} cores were busy with other work during a phase (see "other");`,
-          '      req/s then partly measures the CPU share each server won; compare the CPU/req column too.',
-        ]
-      : []),
-  ];
-  return { ratios, targets, lines };
-}
 
 let interrupted = false;
 process.on('SIGINT', () => {

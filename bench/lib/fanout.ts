@@ -9,7 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { forkWorker, nextMessage, rssKiB, type ServerProcess } from './proc';
+import { cpuWindow, forkWorker, nextMessage, rssKiB, type CpuWindow, type ServerProcess } from './proc';
 import type { BenchAgent } from './fixtures';
 import { summarize, type Summary } from './stats';
 
@@ -39,6 +39,10 @@ export interface FanoutResult {
   latencyMs: Summary;
   /** Per event, until its last subscriber had it. */
   lastSubscriberMs: Summary;
+  /** Over the measured transitions; the server is saturated (and latency is queueing) near 1 core. */
+  cpu: CpuWindow;
+  serverCpuMsPerEvent: number;
+  serverCpuUsPerDelivery: number;
   subscriberErrors: number;
   firstError?: string;
 }
@@ -125,6 +129,7 @@ export async function measureFanout(o: FanoutOptions): Promise<FanoutResult> {
     // Measured: one transition every 1/rate s, round-robin over the agents.
     const triggers: { at: number[]; status: number[] }[] = o.agents.map(() => ({ at: [], status: [] }));
     const pending: Promise<void>[] = [];
+    const window = cpuWindow(o.server.pid, workers.map((w) => w.pid!));
     const started = performance.now();
     for (let k = 0; performance.now() - started < o.durationMs; k++) {
       const due = started + (k * 1000) / o.rate;
@@ -142,6 +147,7 @@ export async function measureFanout(o: FanoutOptions): Promise<FanoutResult> {
     await Promise.all(pending);
     const transitions = triggers.reduce((a, t) => a + t.at.length, 0);
     const done = await allReceived(workers, transitions, 30_000);
+    const cpu = window();
     const reports = await Promise.all(workers.map((w) => (w.send({ cmd: 'report' }), nextMessage(w, 'report'))));
 
     const latencies: number[] = [];
@@ -176,6 +182,9 @@ export async function measureFanout(o: FanoutOptions): Promise<FanoutResult> {
       mismatched,
       latencyMs: summarize(latencies),
       lastSubscriberMs: summarize(lastByEvent.flat().filter(Number.isFinite)),
+      cpu,
+      serverCpuMsPerEvent: (cpu.server * cpu.wallMs) / transitions,
+      serverCpuUsPerDelivery: ((cpu.server * cpu.wallMs) / Math.max(1, deliveries)) * 1000,
       subscriberErrors: done.errors,
       firstError: done.firstError,
     };

@@ -142,6 +142,8 @@ export interface CpuWindow {
   other: number;
   /** Busy share of the whole machine (cores × 1). */
   machine: number;
+  /** Length of the window. */
+  wallMs: number;
 }
 
 /** Snapshot now, call the returned function at the end of the window. */
@@ -158,6 +160,6 @@ export function cpuWindow(serverPid: number, loadgenPids: number[]): () => CpuWi
     const loadgen = (loadgenPids.reduce((a, p) => a + cpuMs(p), 0) - l0) / wall;
     const m1 = machineCpuMs();
     const machine = (m1.busy - m0.busy) / wall;
-    return { server, postgres, loadgen, other: Math.max(0, machine - server - postgres - loadgen), machine };
+    return { server, postgres, loadgen, other: Math.max(0, machine - server - postgres - loadgen), machine, wallMs: wall };
   };
 }
