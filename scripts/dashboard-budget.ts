@@ -218,8 +218,18 @@ async function burst(server: TestServer, page: Page, agents: Registered[]) {
     `${perf.longTasks.length} long tasks (longest ${Math.round(longest)} ms), longest frame gap ${Math.round(perf.maxFrameGap)} ms, ${perf.frames} frames`,
     longest <= BUDGET.maxLongTaskMs,
   );
-  const cards = await page.locator('[data-count="degraded"]').textContent();
-  console.log(`      degraded card after the burst: ${cards}`);
+  // Deltas move the cards at once; the re-ask a second after the burst must settle them
+  // on exactly the server's numbers.
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ agentStatusCounts { degraded } }' }),
+  });
+  const truth = ((await res.json()) as { data: { agentStatusCounts: { degraded: number } } }).data.agentStatusCounts.degraded;
+  const card = async () => Number((await page.locator('[data-count="degraded"]').textContent())?.replace(/\D/g, ''));
+  const settleBy = Date.now() + 5000;
+  while (Date.now() < settleBy && (await card()) !== truth) await new Promise((r) => setTimeout(r, 200));
+  report('status cards after the burst', `degraded card ${await card()}, server ${truth}`, (await card()) === truth);
 }
 
 async function main() {
