@@ -90,7 +90,11 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     seeded.push(flaky);
     const stop = keepBeating(server.url, flaky, 400);
     try {
+      await heartbeat(server.url, flaky);
       await expect.poll(() => row(page, 'goes-quiet').getAttribute('data-status'), { timeout: 10_000 }).toBe('ONLINE');
+      // Heartbeats are not pushed; the row re-reads once one was due, so it shows a time.
+      const lastHeartbeat = row(page, 'goes-quiet').locator('td').nth(6);
+      await expect.poll(() => lastHeartbeat.textContent(), { timeout: 15_000 }).toMatch(/ago|just now/);
     } finally {
       stop();
     }
