@@ -26,33 +26,38 @@ export const ConfigurationEntry = builder.drizzleObject('agentConfigurations', {
 export const Agent = builder.drizzleObject('agents', {
   name: 'Agent',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The agent UUID, the same in REST and GraphQL.' }),
-    name: t.exposeString('name'),
-    type: t.exposeString('type'),
-    host: t.exposeString('host'),
-    port: t.exposeInt('port'),
-    environment: t.exposeString('environment'),
-    status: t.expose('status', { type: AgentStatusEnum }),
-    health: t.expose('health', { type: HealthStatusEnum, description: 'The health the agent last reported.' }),
-    healthMessage: t.exposeString('healthMessage', { nullable: true }),
-    metadata: t.expose('metadata', { type: 'JSON' }),
+    // Plain resolvers rather than t.expose: the drizzle plugin re-loads an exposed column
+    // unless its row came from a planned query, and event snapshots (of deleted agents
+    // too) must resolve from what they carry, without a query per subscriber.
+    id: t.id({ description: 'The agent UUID, the same in REST and GraphQL.', resolve: (a) => a.id }),
+    name: t.string({ resolve: (a) => a.name }),
+    type: t.string({ resolve: (a) => a.type }),
+    host: t.string({ resolve: (a) => a.host }),
+    port: t.int({ resolve: (a) => a.port }),
+    environment: t.string({ resolve: (a) => a.environment }),
+    status: t.field({ type: AgentStatusEnum, resolve: (a) => a.status }),
+    health: t.field({ type: HealthStatusEnum, description: 'The health the agent last reported.', resolve: (a) => a.health }),
+    healthMessage: t.string({ nullable: true, resolve: (a) => a.healthMessage }),
+    metadata: t.field({ type: 'JSON', resolve: (a) => a.metadata }),
     tags: t.stringList({
       // Snapshots (events, registration answers) carry their tags; rows read them in one batch.
       resolve: (agent, _args, ctx) => ('tags' in agent ? (agent.tags as string[]) : ctx.loaders.tags.load(agent.id)),
     }),
     configuration: t.relation('configuration', { query: { orderBy: { key: 'asc' } } }),
-    configurationRevision: t.exposeInt('configurationRevision', {
+    configurationRevision: t.int({
       description: 'Raised by every configuration change; agents compare it to know when to re-read.',
+      resolve: (a) => a.configurationRevision,
     }),
-    heartbeatIntervalSeconds: t.exposeInt('heartbeatIntervalSeconds'),
-    lastHeartbeat: t.expose('lastHeartbeat', { type: 'DateTime', nullable: true }),
-    offlineAt: t.expose('offlineAt', {
+    heartbeatIntervalSeconds: t.int({ resolve: (a) => a.heartbeatIntervalSeconds }),
+    lastHeartbeat: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.lastHeartbeat }),
+    offlineAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When the agent will be marked offline unless a heartbeat arrives first.',
+      resolve: (a) => a.offlineAt,
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdAt: t.field({ type: 'DateTime', resolve: (a) => a.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (a) => a.updatedAt }),
   }),
 });
 

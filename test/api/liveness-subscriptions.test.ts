@@ -192,6 +192,23 @@ describe('bad subscription input', () => {
   }
 });
 
+describe('events of an agent that is gone', () => {
+  it('delivers a deregistration with every field of the agent as it was, though its row no longer exists', async () => {
+    const agent = await newAgent({ tags: ['leaving'], metadata: { team: 'ops' } });
+    const sub = await live(() =>
+      subscribeWs(ws, `subscription { agentEvents(filter: { tags: ["leaving"] }) {
+        type agent { id name type host port environment status health healthMessage metadata tags configurationRevision heartbeatIntervalSeconds lastHeartbeat offlineAt createdAt updatedAt }
+      } }`),
+    );
+    const gone = await graphql(server.url, server.adminToken, `mutation { deregisterAgent(id: "${agent.id}") { id } }`);
+    expect(gone.body.data.deregisterAgent.id).toBe(agent.id);
+    const [event] = await sub.until((items) => items.length > 0);
+    expect(event).toMatchObject({ type: 'DEREGISTERED', agent: { id: agent.id, name: expect.stringMatching(/^sub-/), tags: ['leaving'], metadata: { team: 'ops' }, status: 'ONLINE' } });
+    expect(Date.parse(event.agent.createdAt)).not.toBeNaN();
+    await end(sub);
+  });
+});
+
 describe('a cursor past the end of the log', () => {
   it('ends the subscription with BAD_USER_INPUT naming after, rather than waiting in silence', async () => {
     const ahead = subscribeWs(ws, EVENTS, { after: '999999999' });
