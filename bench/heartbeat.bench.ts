@@ -11,6 +11,8 @@
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
  * a scratch database is created there and dropped at the end. Results: bench/results/latest.json.
+ * With --profile, each server's main thread is CPU-profiled: read them with bench/profile.ts;
+ * bench/alloc.ts counts bytes allocated per request, the steadiest figure on a shared machine.
  */
 import fs from 'node:fs';
 import os from 'node:os';
