@@ -233,13 +233,16 @@ async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: 
     }),
   );
   await measuring;
-  const window = cpuWindow(server.pid, workers.map((w) => w.pid!));
+  // The generators count their own CPU: one may exit before another's window closes.
+  const window = cpuWindow(server.pid, []);
   const commits0 = await commitCount(databaseUrl);
   await measured;
   const cpu = window();
   // Transactions the server committed per answered request (≈ 1 / rows per flush when batching).
   const commits = (await commitCount(databaseUrl)) - commits0;
   const results = (await done).map((d) => d.result);
+  cpu.loadgen = results.reduce((a, r) => a + r.cpuMs, 0) / cpu.wallMs;
+  cpu.other = Math.max(0, cpu.machine - cpu.server - cpu.postgres - cpu.loadgen);
   const rate = results.reduce((a, r) => a + r.rate, 0);
   return {
     label: phase.label,

@@ -41,6 +41,8 @@ export interface LoadResult {
   firstError?: string;
   /** Every latency of the window, in ms, so several generators can be merged. */
   latencies: number[];
+  /** CPU this generator used over the window (its own count: it may exit before others finish). */
+  cpuMs: number;
 }
 
 export const HEARTBEAT_MUTATION =
@@ -151,12 +153,17 @@ function run(spec: LoadSpec, send: (m: unknown) => void): Promise<LoadResult> {
   }
 
   for (let i = 0; i < spec.connections; i++) open(spec.slotOffset + i);
+  let cpu0 = process.cpuUsage();
+  let cpuMs = 0;
   setTimeout(() => {
     phase = 'measure';
     windowStart = performance.now();
+    cpu0 = process.cpuUsage();
     send({ type: 'measuring' });
     setTimeout(() => {
       windowEnd = performance.now();
+      const used = process.cpuUsage(cpu0);
+      cpuMs = (used.user + used.system) / 1000;
       phase = 'drain';
       send({ type: 'measured' });
       // Sockets end after their in-flight request; give up on stragglers after 10 s.
@@ -176,6 +183,7 @@ function run(spec: LoadSpec, send: (m: unknown) => void): Promise<LoadResult> {
       latencyMs: summarize([...latencies]),
       reconnects,
       latencies: latencies.map((x) => Math.round(x * 100) / 100),
+      cpuMs,
       firstError,
     };
   });
