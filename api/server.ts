@@ -10,7 +10,6 @@ import type { Principal } from './auth/tokens';
 import { AppError } from './errors';
 import { createContext } from './graphql/context';
 import { toGraphQLError } from './graphql/errors';
-import { subscribeShared } from './graphql/shared-subscribe';
 import { livenessRoutes } from './liveness/liveness.routes';
 import { schema } from './graphql/schema';
 import { MAX_BODY_BYTES, readBody, sendError, sendJson } from './http/http';
@@ -61,26 +60,14 @@ export function createHttpServer(app: App): HttpServer {
     }
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
     const abort = new AbortController();
-    // 'close' also follows every completed answer: aborting then builds a DOMException
-    // and runs yoga's abort listeners for nothing.
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    res.on('close', () => abort.abort());
     const response = await yoga.fetch(
       url,
       { method: req.method, headers: req.headers as Record<string, string>, body, signal: abort.signal },
       createContext(app.database.db, app.services, principal),
     );
-    const headers = Object.fromEntries(response.headers);
-    if (!response.body) return void res.writeHead(response.status, headers).end();
-    // An ordinary JSON answer is read whole and written with its headers in one write.
-    if (!/^(text\/event-stream|multipart\/)/.test(response.headers.get('content-type') ?? '')) {
-      const buf = Buffer.from(await response.arrayBuffer());
-      headers['content-length'] = String(buf.length);
-      res.writeHead(response.status, headers).end(buf);
-      return;
-    }
-    res.writeHead(response.status, headers);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) return void res.end();
     // A streamed answer (SSE) ends when its client leaves: cancelling the body ends the
     // subscription behind it, which would otherwise wait for its next event to notice.
     const reader = response.body.getReader();
@@ -158,7 +145,6 @@ export function createHttpServer(app: App): HttpServer {
         }
       },
       context: (ctx) => createContext(app.database.db, app.services, principals.get(ctx.extra.socket)),
-      subscribe: (args) => subscribeShared(args, (args.contextValue as { principal?: Principal }).principal?.role ?? ''),
       onError: (_ctx, _id, _payload, errors) => errors.map(wsError),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e: GraphQLError) => wsError(e)) } : undefined,
