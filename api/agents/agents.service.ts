@@ -24,8 +24,6 @@ export interface AgentDeps {
   config: Config;
 }
 
-const snapshot = publicAgent;
-
 /** The agent was deregistered between the conflicting insert and the re-read. */
 class Vanished extends Error {}
 
@@ -95,7 +93,7 @@ export class AgentService {
         [row] = await tx.update(agents).set({ ...fields, tokenHash: hashToken(token) }).where(eq(agents.id, existing.id)).returning();
       }
       const tags = input.tags ? await this.replaceTags(tx, row.id, input.tags) : await this.tagsOf(tx, row.id);
-      const snap = snapshot(row, tags);
+      const snap = publicAgent(row, tags);
       const drafts: EventDraft[] = [
         { type: inserted ? 'registered' : 'updated', agent: snap, status: row.status, data: { reregistered: !inserted } },
       ];
@@ -224,7 +222,7 @@ export class AgentService {
       const tags = await this.tagsOf(tx, id);
       const [row] = await tx.delete(agents).where(eq(agents.id, id)).returning();
       if (!row) throw notFound(`agent ${id}`);
-      return this.deps.events.append(tx, [{ type: 'deregistered', agent: snapshot(row, tags), previousStatus: row.status }]);
+      return this.deps.events.append(tx, [{ type: 'deregistered', agent: publicAgent(row, tags), previousStatus: row.status }]);
     });
     this.deps.events.committed(events);
     return { id };
@@ -258,7 +256,7 @@ export class AgentService {
       if (added.length === 0 && removed.length === 0) return [];
       await this.replaceTags(tx, agentId, tags);
       const [updated] = await tx.update(agents).set({ updatedAt: this.deps.clock.now() }).where(eq(agents.id, agentId)).returning();
-      return this.deps.events.append(tx, [{ type: 'tags_changed', agent: snapshot(updated ?? row, tags), data: { added, removed } }]);
+      return this.deps.events.append(tx, [{ type: 'tags_changed', agent: publicAgent(updated ?? row, tags), data: { added, removed } }]);
     });
     this.deps.events.committed(events);
     return { id: agentId };
@@ -277,7 +275,7 @@ export class AgentService {
         .where(eq(agents.id, agentId))
         .returning();
       const tags = await this.tagsOf(tx, agentId);
-      return this.deps.events.append(tx, [{ type: 'configuration_changed', agent: snapshot(row, tags), data: { key, action, revision: row.configurationRevision } }]);
+      return this.deps.events.append(tx, [{ type: 'configuration_changed', agent: publicAgent(row, tags), data: { key, action, revision: row.configurationRevision } }]);
     });
     this.deps.events.committed(events);
     return { id: agentId };

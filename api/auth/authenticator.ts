@@ -57,10 +57,6 @@ const GRANTS: Record<Permission, Role[]> = {
   register: ['admin', 'enrollment'],
 };
 
-export function can(principal: Principal | undefined, permission: Permission): boolean {
-  return !!principal && GRANTS[permission].includes(principal.role);
-}
-
 export function authorize(principal: Principal | undefined, permission: Permission): void {
   const p = requirePrincipal(principal);
   if (!GRANTS[permission].includes(p.role)) {
