@@ -1,5 +1,7 @@
 import { builder } from '../graphql/builder';
 import { agentOrderQuery } from './agents.filter';
+import { recentHeartbeats } from './agents.snapshot';
+import { RECENT_HEARTBEATS } from './agents.table';
 import { AGENT_ORDER_FIELDS } from './agents.types';
 
 export const AgentStatusEnum = builder.enumType('AgentStatus', {
@@ -12,6 +14,17 @@ export const AgentStatusEnum = builder.enumType('AgentStatus', {
 
 export const HealthStatusEnum = builder.enumType('HealthStatus', {
   values: { HEALTHY: { value: 'healthy' }, DEGRADED: { value: 'degraded' }, UNHEALTHY: { value: 'unhealthy' } } as const,
+});
+
+export const HeartbeatRef = builder.simpleObject('Heartbeat', {
+  description: 'One accepted heartbeat.',
+  fields: (t) => ({
+    at: t.field({ type: 'DateTime', description: 'When the server took it (its own clock).' }),
+    health: t.field({
+      type: HealthStatusEnum,
+      description: 'The health in effect after it: the one reported, or the kept one for a heartbeat whose sequence went backwards.',
+    }),
+  }),
 });
 
 export const ConfigurationEntry = builder.drizzleObject('agentConfigurations', {
@@ -55,6 +68,11 @@ export const Agent = builder.drizzleObject('agents', {
       nullable: true,
       description: 'When the agent will be marked offline unless a heartbeat arrives first.',
       resolve: (a) => a.offlineAt,
+    }),
+    recentHeartbeats: t.field({
+      type: [HeartbeatRef],
+      description: `The last ${RECENT_HEARTBEATS} accepted heartbeats, newest first (heartbeats written together in one batch count once). Empty on the agent of an event (AgentEvent.agent, AgentStatusChange.agent): the event log does not store it; read agent(id) for it.`,
+      resolve: (a) => recentHeartbeats(a),
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (a) => a.createdAt }),
     updatedAt: t.field({ type: 'DateTime', resolve: (a) => a.updatedAt }),

@@ -4,9 +4,30 @@ import type { AgentRow } from './agents.table';
 /** Everything about an agent that may be shown: the row without its token hash, plus tags. */
 export type PublicAgent = Omit<AgentRow, 'tokenHash'> & { tags: string[] };
 
+/** The columns that hold an agent's recent heartbeats (Agent.recentHeartbeats). */
+export type HeartbeatHistory = Pick<AgentRow, 'recentHeartbeatAt' | 'recentHealth'>;
+
 export function publicAgent(row: AgentRow, tags: string[]): PublicAgent {
   const { tokenHash: _secret, ...rest } = row;
   return { ...rest, tags };
+}
+
+/**
+ * A snapshot as the event log stores it: without the heartbeat history, which would
+ * put up to 30 timestamps into every event (and an event is about its change, not
+ * about the heartbeats before it).
+ */
+export function withoutHistory<T extends object>(agent: T): Omit<T, keyof HeartbeatHistory> {
+  const { recentHeartbeatAt: _at, recentHealth: _health, ...rest } = agent as T & Partial<HeartbeatHistory>;
+  return rest;
+}
+
+/** The history as pairs, newest first; empty for a snapshot that does not carry it. */
+export function recentHeartbeats(agent: Partial<HeartbeatHistory>): { at: Date; health: AgentRow['health'] }[] {
+  const at = agent.recentHeartbeatAt;
+  const health = agent.recentHealth;
+  if (!Array.isArray(at) || !Array.isArray(health)) return [];
+  return at.map((t, i) => ({ at: t instanceof Date ? t : new Date(t), health: health[i] ?? 'healthy' }));
 }
 
 /** Current snapshots of some agents, read inside the transaction that changes them. */

@@ -15,6 +15,9 @@ import {
 export const agentStatus = pgEnum('agent_status', ['online', 'degraded', 'offline']);
 export const healthStatus = pgEnum('health_status', ['healthy', 'degraded', 'unhealthy']);
 
+/** How many heartbeats each agent row keeps (Agent.recentHeartbeats). */
+export const RECENT_HEARTBEATS = 30;
+
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const agents = pgTable(
@@ -37,6 +40,12 @@ export const agents = pgTable(
     lastHeartbeat: at('last_heartbeat'),
     lastSequence: integer('last_sequence'),
     offlineAt: at('offline_at'),
+    // The last accepted heartbeats, newest first, at most RECENT_HEARTBEATS, written by the
+    // same batch statement as last_heartbeat: history without a second write, and no index,
+    // so these stay HOT-friendly too. recent_health[i] is the health in effect after
+    // recent_heartbeat_at[i].
+    recentHeartbeatAt: at('recent_heartbeat_at').array().notNull().default(sql`'{}'`),
+    recentHealth: healthStatus('recent_health').array().notNull().default(sql`'{}'`),
     configurationRevision: integer('configuration_revision').notNull().default(0),
     // sha256 of the agent's own token; re-registration replaces it, revoking the old one.
     tokenHash: varchar('token_hash', { length: 64 }).notNull(),

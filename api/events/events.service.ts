@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { withoutHistory } from '../agents/agents.snapshot';
 import type { Db } from '../db';
 import type { Clock } from '../clock';
 import type { EventBus } from './bus';
@@ -39,7 +40,7 @@ export class EventLog {
           at,
           agentId: d.agent.id,
           type: d.type,
-          agent: d.agent as unknown as Record<string, unknown>,
+          agent: withoutHistory(d.agent) as unknown as Record<string, unknown>,
           previousStatus: d.previousStatus ?? null,
           status: d.status ?? null,
           reason: d.reason ?? null,

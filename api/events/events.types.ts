@@ -1,4 +1,4 @@
-import type { PublicAgent } from '../agents/agents.snapshot';
+import type { HeartbeatHistory, PublicAgent } from '../agents/agents.snapshot';
 import type { AgentStatus } from '../agents/agents.types';
 
 export type AgentEventType =
@@ -12,9 +12,10 @@ export type AgentEventType =
 /**
  * The agent as it was right after the event, stored with it: subscribers are served
  * from it without a query each, and it outlives the agent. Timestamps are ISO
- * strings once it has been through the database.
+ * strings once it has been through the database. The heartbeat history is left out
+ * (see withoutHistory): Agent.recentHeartbeats of an event's agent is empty.
  */
-export type AgentSnapshot = Omit<PublicAgent, 'lastHeartbeat' | 'offlineAt' | 'createdAt' | 'updatedAt'> & {
+export type AgentSnapshot = Omit<PublicAgent, 'lastHeartbeat' | 'offlineAt' | 'createdAt' | 'updatedAt' | keyof HeartbeatHistory> & {
   lastHeartbeat: Date | string | null;
   offlineAt: Date | string | null;
   createdAt: Date | string;

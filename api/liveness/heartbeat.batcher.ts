@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { RECENT_HEARTBEATS } from '../agents/agents.table';
 import type { Db } from '../db';
 
 export type Health = 'healthy' | 'degraded' | 'unhealthy';
@@ -115,11 +116,16 @@ export class HeartbeatBatcher {
 
 const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null && b.sequence !== null && a.sequence < b.sequence;
 
+const KEEP = sql.raw(String(RECENT_HEARTBEATS));
+
 /**
  * The batch statement. Rows are locked in id order (so concurrent batches and the
  * sweeper cannot deadlock each other over them) and matched on id *and* token hash,
  * so a revoked or foreign token writes nothing. A heartbeat whose sequence is below
  * the last one seen still proves the agent alive, but its health is not applied.
+ * Each accepted heartbeat is also prepended to the row's own short history (time and
+ * the health in effect after it, so a stale one records the kept health), trimmed to
+ * RECENT_HEARTBEATS: no second statement, no index.
  */
 export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date, missedHeartbeats: number): Promise<HeartbeatRow[]> {
   const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(batch.map(pick));
@@ -141,6 +147,8 @@ export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date
       last_heartbeat = ${now},
       offline_at = ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
       health = case when l.stale then a.health else l.health end,
+      recent_heartbeat_at = (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
+      recent_health = (array_prepend(case when l.stale then a.health else l.health end, a.recent_health))[1:${KEEP}],
       health_message = case when l.stale then a.health_message else l.message end,
       last_sequence = case when l.stale then a.last_sequence else coalesce(l.seq, a.last_sequence) end,
       status = case when (case when l.stale then a.health else l.health end) = 'healthy'

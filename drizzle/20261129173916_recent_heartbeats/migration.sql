@@ -1,0 +1,2 @@
+ALTER TABLE "agents" ADD COLUMN "recent_heartbeat_at" timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "agents" ADD COLUMN "recent_health" "health_status"[] DEFAULT '{}'::"health_status"[] NOT NULL;
