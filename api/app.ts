@@ -9,6 +9,7 @@ import { EventLog } from './events/events.service';
 import { EventStream } from './events/events.stream';
 import { EventFeed } from './events/feed';
 import type { Services } from './graphql/context';
+import { HeartbeatFeed } from './liveness/heartbeat.feed';
 import { LivenessService } from './liveness/liveness.service';
 import { OfflineSweeper } from './liveness/sweeper';
 import { createLogger, type Logger } from './log';
@@ -19,6 +20,8 @@ export interface App {
   clock: Clock;
   log: Logger;
   feed: EventFeed;
+  /** The agentHeartbeats subscription's reader. */
+  heartbeats: HeartbeatFeed;
   sweeper: OfflineSweeper;
   services: Services;
   authenticator: Authenticator;
@@ -42,11 +45,13 @@ export async function createApp(config: Config, opts: { clock?: Clock } = {}): P
   await feed.start();
   if (bus instanceof PgNotifyBus) await bus.start();
 
+  const heartbeats = new HeartbeatFeed({ db, intervalMs: config.heartbeatFeedMs, onError: (err) => log.error('heartbeat feed', err) });
   const services: Services = {
     events,
     stream: new EventStream(feed, events),
     agents: new AgentService({ db, events, clock, config }),
     liveness: new LivenessService({ db, events, clock, config, maxInFlight: database.pool ? Math.max(1, config.dbPoolSize - 2) : 1 }),
+    heartbeats,
   };
   const sweeper = new OfflineSweeper({
     db,
@@ -64,6 +69,7 @@ export async function createApp(config: Config, opts: { clock?: Clock } = {}): P
     clock,
     log,
     feed,
+    heartbeats,
     sweeper,
     services,
     authenticator: new Authenticator(credentials.hashes),
@@ -71,6 +77,7 @@ export async function createApp(config: Config, opts: { clock?: Clock } = {}): P
     async close() {
       await sweeper.stop();
       await services.liveness.drain();
+      await heartbeats.stop();
       await feed.stop();
       await bus.close();
       await database.close();

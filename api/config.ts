@@ -22,6 +22,8 @@ export interface Config {
   heartbeatBatchSize: number;
   /** Heartbeats per second a replica accepts before answering 429 (0 = unlimited). */
   heartbeatRateLimit: number;
+  /** How often the agentHeartbeats feed reads the subscribed agents (only while someone subscribes). */
+  heartbeatFeedMs: number;
   /** How often WebSocket subscribers are pinged; one that misses a pong is dropped. */
   wsKeepAliveMs: number;
   publicUrl?: string;
@@ -76,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatFlushMs: integer(env, 'HEARTBEAT_FLUSH_MS', 5, 0, 1000),
     heartbeatBatchSize: integer(env, 'HEARTBEAT_BATCH_SIZE', 1000, 1, 50_000),
     heartbeatRateLimit: integer(env, 'HEARTBEAT_RATE_LIMIT', 0, 0, 10_000_000),
+    heartbeatFeedMs: integer(env, 'HEARTBEAT_FEED_MS', 1000, 10, 60_000),
     wsKeepAliveMs: integer(env, 'WS_KEEPALIVE_MS', 12_000, 100, 600_000),
     publicUrl: env.PUBLIC_URL || undefined,
     logLevel,

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/tokens';
 import type { Db } from '../db';
 import type { EventLog } from '../events/events.service';
 import type { EventStream } from '../events/events.stream';
+import type { HeartbeatFeed } from '../liveness/heartbeat.feed';
 import type { LivenessService } from '../liveness/liveness.service';
 import { BatchLoader } from './loader';
 
@@ -13,6 +14,7 @@ export interface Services {
   events: EventLog;
   stream: EventStream;
   liveness: LivenessService;
+  heartbeats: HeartbeatFeed;
 }
 
 /** The same shape for HTTP requests and WebSocket operations. */

@@ -1,5 +1,7 @@
-import { AgentStatusEnum, ConfigurationEntry, HealthStatusEnum } from '../agents/agents.schema';
+import { Agent, AgentStatusEnum, ConfigurationEntry, HealthStatusEnum } from '../agents/agents.schema';
+import type { AgentRow } from '../agents/agents.table';
 import { builder } from '../graphql/builder';
+import { MAX_WATCHED_AGENTS, type AgentHeartbeat, type AgentHeartbeatBatch } from './heartbeat.feed';
 
 const HealthInput = builder.inputType('HealthInput', {
   fields: (t) => ({
@@ -53,5 +55,39 @@ builder.queryField('agentConfiguration', (t) =>
     description: "An agent's configuration, for the agent itself (its own token) or an operator.",
     args: { agentId: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.agents.configurationFor(ctx.principal, String(args.agentId)),
+  }),
+);
+
+const AgentHeartbeatRef = builder.objectRef<AgentHeartbeat>('AgentHeartbeat').implement({
+  description: 'A heartbeat one agent took.',
+  fields: (t) => ({
+    agent: t.field({
+      type: Agent,
+      description: 'The agent as read for this batch: lastHeartbeat, offlineAt, status and health are current.',
+      // The row the feed read (all columns but the token hash), so fields resolve without a query.
+      resolve: (h) => h.agent as unknown as AgentRow,
+    }),
+    at: t.field({ type: 'DateTime', description: 'When the server took it.', resolve: (h) => h.at }),
+    health: t.field({ type: HealthStatusEnum, description: 'The health in effect after it, as in Agent.recentHeartbeats.', resolve: (h) => h.health }),
+  }),
+});
+
+const AgentHeartbeatBatchRef = builder.objectRef<AgentHeartbeatBatch>('AgentHeartbeatBatch').implement({
+  fields: (t) => ({
+    heartbeats: t.field({
+      type: [AgentHeartbeatRef],
+      description: 'Never empty; oldest first for each agent.',
+      resolve: (b) => b.heartbeats,
+    }),
+  }),
+});
+
+builder.subscriptionField('agentHeartbeats', (t) =>
+  t.field({
+    type: AgentHeartbeatBatchRef,
+    description: `Heartbeats of the given agents (at most ${MAX_WATCHED_AGENTS} ids), taken by any replica, pushed in batches about every HEARTBEAT_FEED_MS (1 s). Reports only heartbeats taken after the subscription started; unknown ids are never reported.`,
+    args: { agentIds: t.arg.idList({ required: true }) },
+    subscribe: (_root, args, ctx) => ctx.services.heartbeats.subscribe(ctx.principal, args.agentIds),
+    resolve: (batch) => batch,
   }),
 );

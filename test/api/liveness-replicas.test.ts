@@ -14,8 +14,9 @@ import { startTestServer, TOKENS, type TestServer } from '../helpers/server';
  * database, which only ever has one process, proven with the same scenarios on one server.
  */
 
-// Agents that miss a single 1 s interval go offline; sweeps run every 50 ms.
-const ENV = { MISSED_HEARTBEATS: '1', SWEEP_INTERVAL_MS: '50' };
+// Agents that miss a single 1 s interval go offline; sweeps run every 50 ms; the
+// heartbeat feed reads every 100 ms.
+const ENV = { MISSED_HEARTBEATS: '1', SWEEP_INTERVAL_MS: '50', HEARTBEAT_FEED_MS: '100' };
 const FLEET = 200;
 
 interface Replica {
@@ -112,6 +113,35 @@ async function relayScenario(a: string, b: string) {
   }
 }
 
+const HEARTBEATS = 'subscription($ids: [ID!]!) { agentHeartbeats(agentIds: $ids) { heartbeats { at health agent { id status lastHeartbeat } } } }';
+
+/** (c) A heartbeat taken by `a` reaches an agentHeartbeats subscriber connected to `b`. */
+async function heartbeatFeedScenario(a: string, b: string) {
+  const client = wsClient(b, TOKENS.viewer);
+  try {
+    const agent = await register(a, {});
+    const sub = subscribeWs(client, HEARTBEATS, { ids: [agent.id] });
+    // Only heartbeats after the subscription's first read are reported: beat until one is.
+    const sent: string[] = [];
+    await waitFor(
+      async () => {
+        if (sub.items.length > 0) return true;
+        const res = await heartbeatRest(a, agent.id, agent.token, { health: { status: 'degraded', message: 'from A' } });
+        expect(res.status).toBe(200);
+        sent.push(res.body.server_time);
+        return false;
+      },
+      { interval: 250, timeout: 20_000, what: 'a heartbeat taken on one replica to reach a subscriber on the other' },
+    );
+    const [hb] = sub.items[0].heartbeats;
+    expect(hb).toMatchObject({ health: 'DEGRADED', agent: { id: agent.id, status: 'DEGRADED', lastHeartbeat: hb.at } });
+    expect(Date.parse(hb.at)).toBeLessThanOrEqual(Date.parse(sent.at(-1)!));
+    sub.dispose();
+  } finally {
+    await client.dispose();
+  }
+}
+
 /**
  * (b) `FLEET` agents registered across both replicas stop heartbeating: each goes
  * OFFLINE exactly once, in the log, and as seen by subscribers on both replicas.
@@ -192,6 +222,12 @@ if (onPostgres()) {
       await relayScenario(b, a);
     }, 60_000);
 
+    it('pushes a heartbeat taken by replica A to an agentHeartbeats subscriber on replica B, and back', async () => {
+      const [a, b] = replicas.map((r) => r.url);
+      await heartbeatFeedScenario(a, b);
+      await heartbeatFeedScenario(b, a);
+    }, 60_000);
+
     it(`marks each of ${FLEET} agents that stop heartbeating OFFLINE exactly once: once in agent_events, once to subscribers on each replica`, async () => {
       const [a, b] = replicas.map((r) => r.url);
       await offlineOnceScenario(a, b, async (ids) => {
@@ -219,6 +255,10 @@ if (onPostgres()) {
 
     it('delivers a registration, a tag change and a heartbeat transition to a graphql-ws subscriber through the in-process bus', async () => {
       await relayScenario(server.url, server.url);
+    }, 60_000);
+
+    it('pushes a heartbeat to an agentHeartbeats subscriber by reading the table', async () => {
+      await heartbeatFeedScenario(server.url, server.url);
     }, 60_000);
 
     it(`marks each of ${FLEET} agents that stop heartbeating OFFLINE exactly once, in the log and to each of two subscribers`, async () => {
