@@ -85,7 +85,7 @@ const AgentHeartbeatBatchRef = builder.objectRef<AgentHeartbeatBatch>('AgentHear
 builder.subscriptionField('agentHeartbeats', (t) =>
   t.field({
     type: AgentHeartbeatBatchRef,
-    description: `Heartbeats of the given agents (at most ${MAX_WATCHED_AGENTS} ids), taken by any replica, pushed in batches about every HEARTBEAT_FEED_MS (1 s). Reports only heartbeats taken after the subscription started; unknown ids are never reported.`,
+    description: `Heartbeats of the given agents (at most ${MAX_WATCHED_AGENTS} ids), taken by any replica, pushed in batches about every HEARTBEAT_FEED_MS (1 s). Reports the heartbeats taken after the read that primed the subscription (its first, or the latest when this replica already watched those agents); unknown ids are never reported.`,
     args: { agentIds: t.arg.idList({ required: true }) },
     subscribe: (_root, args, ctx) => ctx.services.heartbeats.subscribe(ctx.principal, args.agentIds),
     resolve: (batch) => batch,
