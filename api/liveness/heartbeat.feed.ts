@@ -59,8 +59,8 @@ const millis = (d: Date | null) => (d ? d.getTime() : null);
  * them, and costs the heartbeat path nothing.
  *
  * A subscriber's ids are primed (seen, not reported) from the latest read when it
- * already covered them, otherwise by the next read; only heartbeats after that are
- * reported. Unknown ids match no row and are never reported.
+ * already covered them, otherwise by a read made as soon as it joins; only heartbeats
+ * after that are reported. Unknown ids match no row and are never reported.
  */
 export class HeartbeatFeed {
   private readonly subscribers = new Set<Subscriber>();
@@ -68,6 +68,8 @@ export class HeartbeatFeed {
   private latest = new Map<string, number | null>();
   private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
+  /** A read was asked for while one ran: run one more right after it. */
+  private again = false;
   private completedReads = 0;
   private stopped = false;
 
@@ -90,6 +92,9 @@ export class HeartbeatFeed {
     };
     this.subscribers.add(subscriber);
     this.timer ??= setInterval(() => this.tick(), this.deps.intervalMs).unref();
+    // Prime at once rather than at the next interval: a heartbeat taken between the
+    // client's own read and the priming read would not be reported.
+    if (seen.size < ids.length) setImmediate(() => this.tick(true));
     return subscriber.channel;
   }
 
@@ -110,13 +115,23 @@ export class HeartbeatFeed {
     this.latest = new Map();
   }
 
-  private tick(): void {
-    if (this.reading || this.stopped) return;
+  private tick(priming = false): void {
+    if (this.stopped || this.subscribers.size === 0) return;
+    if (this.reading) {
+      this.again ||= priming;
+      return;
+    }
     this.reading = this.read()
       .catch((err) => {
         if (!this.stopped) this.deps.onError(err);
       })
-      .finally(() => (this.reading = undefined));
+      .finally(() => {
+        this.reading = undefined;
+        if (this.again) {
+          this.again = false;
+          this.tick();
+        }
+      });
   }
 
   private async read(): Promise<void> {
