@@ -11,7 +11,7 @@ type Answer = (variables: Record<string, unknown>) => unknown;
 export class FakeClient {
   calls: Array<{ name: string; variables: Record<string, unknown> }> = [];
   #answers = new Map<string, Answer>();
-  #subscribers = new Set<(result: { data: unknown }) => void>();
+  #subscribers = new Map<(result: { data: unknown }) => void, string>();
 
   answer(name: string, fn: Answer) {
     this.#answers.set(name, fn);
@@ -35,30 +35,38 @@ export class FakeClient {
     return this.query(doc, variables);
   }
 
-  /** Variables of every subscription started, in order. */
-  subscriptions: Array<Record<string, unknown>> = [];
+  /** Operation name and variables of every subscription started, in order. */
+  subscriptions: Array<{ name: string; variables: Record<string, unknown> }> = [];
 
-  subscription(_doc: DocumentNode, variables: Record<string, unknown> = {}) {
-    this.subscriptions.push(variables);
+  subscription(doc: DocumentNode, variables: Record<string, unknown> = {}) {
+    const name = operationName(doc);
+    this.subscriptions.push({ name, variables });
     return {
       subscribe: (cb: (result: { data: unknown }) => void) => {
-        this.#subscribers.add(cb);
+        this.#subscribers.set(cb, name);
         return { unsubscribe: () => this.#subscribers.delete(cb) };
       },
     };
   }
 
-  get subscriberCount() {
-    return this.#subscribers.size;
+  /** Variables of each subscription to one operation, in order. */
+  subscriptionsTo(name: string) {
+    return this.subscriptions.filter((s) => s.name === name).map((s) => s.variables);
   }
 
-  emit(data: unknown) {
-    for (const cb of this.#subscribers) cb({ data });
+  /** Subscriptions still open, to one operation or to any. */
+  subscriberCount(name?: string) {
+    return [...this.#subscribers.values()].filter((n) => name === undefined || n === name).length;
+  }
+
+  /** Hands `data` to every open subscription whose operation is `name` (or to all). */
+  emit(data: unknown, name?: string) {
+    for (const [cb, n] of this.#subscribers) if (name === undefined || n === name) cb({ data });
   }
 
   /** What urql hands over when the server sent an event it could not serialize. */
   emitError(message: string) {
-    for (const cb of this.#subscribers) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
+    for (const cb of this.#subscribers.keys()) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
   }
 
   asClient(): Client {

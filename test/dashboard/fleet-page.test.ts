@@ -83,6 +83,35 @@ describe('fleet page', () => {
     expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
   });
 
+  it('pushed heartbeats update the rows on screen, without asking the server for the list again', async () => {
+    const a = agent({ name: 'web-1', lastHeartbeat: new Date(Date.now() - 60_000).toISOString() });
+    const b = agent({ name: 'web-2' });
+    const { client } = setup([a, b]);
+    await findRow(a.id);
+    // The rendered rows, once they have settled.
+    await waitFor(() => expect(client.subscriptionsTo('AgentHeartbeats').at(-1)).toEqual({ agentIds: [a.id, b.id].sort() }));
+    expect(client.subscriberCount('AgentHeartbeats')).toBe(1);
+    const pageQueries = client.callsTo('FleetPage').length;
+
+    const at = new Date(Date.now() - 2_000).toISOString();
+    const offlineAt = new Date(Date.now() + 88_000).toISOString();
+    client.emit(
+      {
+        agentHeartbeats: {
+          heartbeats: [{ at, health: 'DEGRADED', agent: { id: a.id, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt } }],
+        },
+      },
+      'AgentHeartbeats',
+    );
+    await waitFor(() => expect(rowOf(a.id)!.dataset.status).toBe('DEGRADED'));
+    const cells = rowOf(a.id)!.querySelectorAll('td');
+    expect(cells[6].title).toBe(new Date(at).toLocaleString());
+    expect(cells[6].textContent).toMatch(/^\d s ago$|^just now$/);
+    expect(cells[7].title).toBe(new Date(offlineAt).toLocaleString());
+    expect(rowOf(b.id)!.dataset.status).toBe('ONLINE');
+    expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
+  });
+
   it('a status card filters the list and puts the filter in the URL', async () => {
     const a = agent({ name: 'up' });
     const b = agent({ name: 'down', status: 'OFFLINE' });
@@ -132,7 +161,7 @@ describe('fleet page', () => {
     await waitFor(() => expect(client.callsTo('FleetPage').length).toBe(before + 1));
     // and the subscription starts again from the log's head, not from its first cursor
     expect(client.callsTo('LatestCursor')).toHaveLength(2);
-    expect(client.subscriberCount).toBe(1);
-    expect(client.subscriptions.at(-1)).toEqual({ after: '41' });
+    expect(client.subscriberCount('FleetEvents')).toBe(1);
+    expect(client.subscriptionsTo('FleetEvents').at(-1)).toEqual({ after: '41' });
   });
 });

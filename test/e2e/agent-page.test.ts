@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { registerAgent, type Registered } from './agents';
+import { heartbeat, registerAgent, type Registered } from './agents';
 import { browserAvailable, launchChromium, openSignedIn, row, unlabelledControls } from './browser';
 
 describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
@@ -50,6 +50,47 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
     await page.locator('tr[data-config-key="limits"]').waitFor();
     expect(await page.locator('tr[data-config-key="limits"] pre').textContent()).toContain('"cpu": 2');
     await context.close();
+  });
+
+  it('a heartbeat adds a bar to the agent page’s strip and moves the fleet row’s last heartbeat, pushed, with no query', async () => {
+    const beating = await registerAgent(server.url, server.enrollmentToken, { name: 'beats-live' });
+    await heartbeat(server.url, beating);
+    const feed = server.app.heartbeats;
+    const subscribers = feed.subscriberCount;
+
+    const agentPage = await openSignedIn(browser, server.url, server.viewerToken, { path: `/agents/${beating.id}` });
+    const bars = agentPage.page.getByRole('list', { name: /Recent heartbeats/ }).locator('li.bar');
+    await expect.poll(() => bars.count()).toBe(1);
+
+    const fleet = await openSignedIn(browser, server.url, server.viewerToken);
+    const lastHeartbeat = row(fleet.page, 'beats-live').locator('td').nth(6);
+    await lastHeartbeat.waitFor();
+    const before = await lastHeartbeat.getAttribute('title');
+    // Both pages subscribed (the fleet once its rows settled), and the feed has read since.
+    await expect.poll(() => feed.subscriberCount, { timeout: 10_000 }).toBeGreaterThanOrEqual(subscribers + 2);
+    const reads = feed.reads;
+    await expect.poll(() => feed.reads, { timeout: 10_000 }).toBeGreaterThan(reads);
+
+    // Queries that read rows or the agent. (The status change this heartbeat makes is an
+    // event, after which the status cards are re-counted: FleetSummary, not a re-read.)
+    const rereads: string[] = [];
+    for (const p of [fleet.page, agentPage.page]) {
+      p.on('request', (r) => {
+        if (new URL(r.url()).pathname !== '/graphql') return;
+        const operation = /query\s+(\w+)/.exec(r.postData() ?? decodeURIComponent(r.url()))?.[1] ?? '?';
+        if (operation !== 'FleetSummary') rereads.push(`${r.method()} ${operation}`);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1_100)); // a new second, so the row's exact time reads differently
+    await heartbeat(server.url, beating, 'degraded');
+
+    await expect.poll(() => bars.count(), { timeout: 10_000 }).toBe(2);
+    expect(await bars.last().getAttribute('data-health')).toBe('DEGRADED');
+    await expect.poll(() => lastHeartbeat.getAttribute('title'), { timeout: 10_000 }).not.toBe(before);
+    await expect.poll(() => row(fleet.page, 'beats-live').getAttribute('data-status')).toBe('DEGRADED');
+    expect(rereads).toEqual([]);
+    await agentPage.context.close();
+    await fleet.context.close();
   });
 
   it('a viewer sees the agent but no editing controls', async () => {

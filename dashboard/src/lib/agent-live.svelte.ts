@@ -2,13 +2,16 @@ import type { Client } from '@urql/core';
 import {
   AgentEventLogQuery,
   AgentEventsSubscription,
+  AgentPageHeartbeatsSubscription,
   AgentPageQuery,
   AgentQuery,
   LatestCursorQuery,
   type AgentDetail,
   type AgentEventEntry,
+  type Heartbeat,
 } from './documents';
 import { describeError } from './errors';
+import { latestPerAgent, prependHeartbeats, withLiveness } from './heartbeats';
 import { appendEvents, lastCursor, prependEvents } from './timeline';
 
 const PAGE = 50;
@@ -19,10 +22,14 @@ const PAGE = 50;
  * filter: every event moves the resume cursor, events for other agents are dropped.
  * After a reconnect it restarts from that cursor, replaying exactly what was missed
  * (and only that: an agent's own last event may be far older than the log's head).
+ * Heartbeats are pushed by agentHeartbeats: each one joins the strip (`heartbeats`, newest
+ * first, as Agent.recentHeartbeats) and brings the agent's liveness fields up to date.
  */
 export class AgentLive {
   agent = $state.raw<AgentDetail | null>(null);
   events = $state.raw<AgentEventEntry[]>([]);
+  /** The recent heartbeats, newest first: read with the agent, then pushed. */
+  heartbeats = $state.raw<Heartbeat[]>([]);
   loading = $state(true);
   notFound = $state(false);
   deregistered = $state(false);
@@ -34,7 +41,6 @@ export class AgentLive {
   #unsubscribe: (() => void) | undefined;
   #loadId = 0;
   #resume: string | null = null;
-  #lastRefresh = 0;
 
   constructor(client: Client, id: string) {
     this.#client = client;
@@ -62,7 +68,9 @@ export class AgentLive {
       this.notFound = !this.deregistered;
       this.agent = null;
     } else {
-      this.agent = agent;
+      const { recentHeartbeats, ...detail } = agent;
+      this.agent = detail;
+      this.heartbeats = prependHeartbeats(recentHeartbeats, this.heartbeats);
     }
     if (this.events.length === 0) this.hasOlder = agentEventLog.length >= PAGE;
     this.events = appendEvents(this.events, agentEventLog);
@@ -78,11 +86,9 @@ export class AgentLive {
     this.events = prependEvents(this.events, result.data.agentEventLog);
   }
 
-  /** Re-reads the agent for heartbeat times, which the API does not push (staleness.ts). */
-  async refreshAgent(opts: { force?: boolean } = {}) {
-    const now = Date.now();
-    if (this.deregistered || (!opts.force && now - this.#lastRefresh < 5000)) return;
-    this.#lastRefresh = now;
+  /** Re-reads the agent, after an event that arrived unreadable. */
+  async refreshAgent() {
+    if (this.deregistered) return;
     const id = this.#loadId;
     const result = await this.#client.query(AgentQuery, { id: this.id }).toPromise();
     if (id !== this.#loadId || this.deregistered || !result.data) return;
@@ -91,8 +97,10 @@ export class AgentLive {
       return;
     }
     // A status event may have landed meanwhile; it is newer than this answer on status.
+    const { recentHeartbeats, ...fresh } = result.data.agent;
     const current = this.agent;
-    this.agent = current && current.status !== result.data.agent.status ? { ...result.data.agent, status: current.status } : result.data.agent;
+    this.agent = current && current.status !== fresh.status ? { ...fresh, status: current.status } : fresh;
+    this.heartbeats = prependHeartbeats(this.heartbeats, recentHeartbeats);
   }
 
   /** Mutations answer with the new agent; showing it now beats waiting for the event. */
@@ -109,7 +117,7 @@ export class AgentLive {
       const e = result.data?.agentEvents;
       if (!e) {
         // Unreadable event: it may have been ours, so look at the agent again.
-        if (result.error) void this.refreshAgent({ force: true });
+        if (result.error) void this.refreshAgent();
         return;
       }
       this.#resume = e.cursor;
@@ -119,7 +127,19 @@ export class AgentLive {
       if (e.type === 'DEREGISTERED') this.deregistered = true;
       else if (agent) this.agent = agent;
     });
-    this.#unsubscribe = () => sub.unsubscribe();
+    const beats = this.#client.subscription(AgentPageHeartbeatsSubscription, { agentIds: [this.id] }).subscribe((result) => {
+      const batch = result.data?.agentHeartbeats?.heartbeats.filter((h) => h.agent.id === this.id);
+      if (!batch || batch.length === 0) return;
+      const pushed = latestPerAgent(batch).get(this.id);
+      this.heartbeats = prependHeartbeats(this.heartbeats, [...batch, ...(pushed?.recentHeartbeats ?? [])]);
+      const current = this.agent;
+      const next = current && pushed && withLiveness(current, pushed);
+      if (next) this.agent = { ...next, healthMessage: pushed.healthMessage };
+    });
+    this.#unsubscribe = () => {
+      sub.unsubscribe();
+      beats.unsubscribe();
+    };
   }
 
   #stopSubscription() {

@@ -37,6 +37,14 @@ export const AgentDetailFields = graphql(
   [AgentRowFields],
 );
 
+/** One accepted heartbeat, for the agent page's strip. */
+export const HeartbeatFields = graphql(`
+  fragment HeartbeatFields on Heartbeat {
+    at
+    health
+  }
+`);
+
 export const ViewerQuery = graphql(`
   query Viewer {
     viewer {
@@ -126,13 +134,16 @@ export const AgentPageQuery = graphql(
     query AgentPage($id: ID!, $last: Int) {
       agent(id: $id) {
         ...AgentDetailFields
+        recentHeartbeats {
+          ...HeartbeatFields
+        }
       }
       agentEventLog(agentId: $id, last: $last) {
         ...AgentEventFields
       }
     }
   `,
-  [AgentDetailFields, AgentEventFields],
+  [AgentDetailFields, AgentEventFields, HeartbeatFields],
 );
 
 export const AgentQuery = graphql(
@@ -140,10 +151,13 @@ export const AgentQuery = graphql(
     query Agent($id: ID!) {
       agent(id: $id) {
         ...AgentDetailFields
+        recentHeartbeats {
+          ...HeartbeatFields
+        }
       }
     }
   `,
-  [AgentDetailFields],
+  [AgentDetailFields, HeartbeatFields],
 );
 
 /** The newest event id overall: where a subscription for one agent resumes cheaply. */
@@ -178,6 +192,59 @@ export const AgentEventsSubscription = graphql(
     }
   `,
   [AgentEventFields, AgentDetailFields],
+);
+
+/**
+ * Heartbeats of some agents, pushed about once a second: each with the agent's liveness
+ * fields as they are now, which rows and the agent page merge in.
+ */
+export const AgentHeartbeatsSubscription = graphql(`
+  subscription AgentHeartbeats($agentIds: [ID!]!) {
+    agentHeartbeats(agentIds: $agentIds) {
+      heartbeats {
+        at
+        health
+        agent {
+          id
+          status
+          health
+          healthMessage
+          lastHeartbeat
+          offlineAt
+        }
+      }
+    }
+  }
+`);
+
+/**
+ * The same feed for the agent page, with the agent's recent heartbeats: the strip takes
+ * them from every push, so a heartbeat the feed reported before this page subscribed
+ * (or while it was away) is not missing from it for long.
+ */
+export const AgentPageHeartbeatsSubscription = graphql(
+  `
+    subscription AgentPageHeartbeats($agentIds: [ID!]!) {
+      agentHeartbeats(agentIds: $agentIds) {
+        heartbeats {
+          at
+          health
+          agent {
+            id
+            status
+            health
+            healthMessage
+            lastHeartbeat
+            offlineAt
+            recentHeartbeats {
+              ...HeartbeatFields
+            }
+          }
+        }
+      }
+    }
+  `,
+  [HeartbeatFields],
 );
 
 export const AddTagsMutation = graphql(
@@ -235,4 +302,6 @@ export const DeregisterMutation = graphql(`
 export type AgentRow = ResultOf<typeof AgentRowFields>;
 export type AgentDetail = ResultOf<typeof AgentDetailFields>;
 export type AgentEventEntry = ResultOf<typeof AgentEventFields>;
+export type Heartbeat = ResultOf<typeof HeartbeatFields>;
+export type PushedHeartbeat = ResultOf<typeof AgentHeartbeatsSubscription>['agentHeartbeats']['heartbeats'][number];
 export type Role = ResultOf<typeof ViewerQuery>['viewer']['role'];

@@ -1,31 +1,24 @@
 import type { Client } from '@urql/core';
 import { describeError } from './errors';
-import {
-  FleetEventsSubscription,
-  FleetPageQuery,
-  FleetSummaryQuery,
-  LatestCursorQuery,
-  type AgentRow,
-} from './documents';
+import { FleetPageQuery, FleetSummaryQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
+import { FleetLive, type Replay } from './fleet-live';
 import { toAgentFilter, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
 import { reduceCounts, reduceFleet, type FleetEvent, type FleetList, type StatusCounts } from './fleet-reducer';
+import { mergeHeartbeats } from './heartbeats';
 import { settler } from './settle';
 
 const FIRST_PAGE = 100;
 const NEXT_PAGE = 500;
-/** Events are applied in batches: one list rebuild per batch, not per event. */
-const FLUSH_MS = 50;
 /** After a burst the status cards are re-asked once, to settle what deltas cannot know. */
 const SUMMARY_MS = 1000;
 /** How long a row that just changed status stays highlighted. */
 export const HIGHLIGHT_MS = 3000;
-/** Stale heartbeat times on screen are re-read at most this often (see staleness.ts). */
-const REFRESH_MIN_MS = 5000;
 
 /**
  * The live fleet list for one view. It holds a loaded prefix of the server's ordered
- * result (paged in as the operator scrolls) and folds the agentEvents subscription into
- * it, so a 10 000-agent fleet costs one page up front and one small batch per burst.
+ * result (paged in as the operator scrolls) and folds the live feeds (fleet-live.ts)
+ * into it: every agentEvents event, and the pushed heartbeats of the rows on screen.
+ * A 10 000-agent fleet costs one page up front and one small batch per burst.
  */
 export class FleetState {
   agents = $state.raw<AgentRow[]>([]);
@@ -44,43 +37,26 @@ export class FleetState {
   #query: FleetQuery = DEFAULT_QUERY;
   #endCursor: string | null = null;
   #loadId = 0;
-  #pending: FleetEvent<AgentRow>[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Events seen while a fetch is in flight, replayed over its (possibly older) answer. */
-  #recent: FleetEvent<AgentRow>[] = [];
-  #inflight = 0;
+  #live: FleetLive;
   #summary = settler(() => this.#refreshSummary(), SUMMARY_MS);
-  #unsubscribe: (() => void) | undefined;
   /** Server cursor of each row that came from a page, to re-read a window of rows. */
   #cursors = new Map<string, string>();
-  #lastRefresh = 0;
   #visible = { start: 0, end: 0 };
   #recoverTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: Client) {
     this.#client = client;
-  }
-
-  /**
-   * Subscribes from `after`: every event past that cursor is replayed, then live ones
-   * follow, so nothing between reading the cursor and reading the list is lost.
-   */
-  #subscribe(after: string | null) {
-    this.#unsubscribe?.();
-    const sub = this.#client.subscription(FleetEventsSubscription, { after }).subscribe((result) => {
-      const e = result.data?.agentEvents;
-      if (e) this.#enqueue(e as FleetEvent<AgentRow>);
+    this.#live = new FleetLive(client, {
+      events: (batch) => this.#applyEvents(batch),
+      heartbeats: (batch) => this.#applyHeartbeats(batch),
       // An event the server could not serialize is still a change: re-read what is on
       // screen and the counts instead of silently missing it.
-      else if (result.error) this.#recoverSoon();
+      unreadable: () => this.#recoverSoon(),
     });
-    this.#unsubscribe = () => sub.unsubscribe();
   }
 
   stop() {
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-    clearTimeout(this.#flushTimer);
+    this.#live.stop();
     this.#summary.cancel();
     clearTimeout(this.#recoverTimer);
     this.#loadId++;
@@ -95,17 +71,18 @@ export class FleetState {
    * head cursor first and subscribes from it, before the list is read: events in between
    * arrive twice at worst, which the reducer shrugs off. graphql-ws would re-subscribe on
    * its own after a reconnect, but from the first cursor, replaying all history since.
+   * The heartbeat feed it may re-subscribe as it is: that feed only reports what is new.
    */
   async load(query: FleetQuery, opts: { resubscribe?: boolean } = {}) {
     this.#query = query;
     const id = ++this.#loadId;
     this.loading = true;
     this.error = null;
-    const mark = this.#begin();
-    if (opts.resubscribe || !this.#unsubscribe) {
+    const mark = this.#live.begin();
+    if (opts.resubscribe || !this.#live.subscribed) {
       const head = await this.#client.query(LatestCursorQuery, {}).toPromise();
-      if (id !== this.#loadId) return void this.#end(mark);
-      this.#subscribe(head.data?.agentEventLog[0]?.cursor ?? null);
+      if (id !== this.#loadId) return void this.#live.end(mark);
+      this.#live.subscribeEvents(head.data?.agentEventLog[0]?.cursor ?? null);
     }
     const [page, summary] = await Promise.all([
       this.#client
@@ -113,7 +90,7 @@ export class FleetState {
         .toPromise(),
       this.#fetchSummary(),
     ]);
-    const replay = this.#end(mark);
+    const replay = this.#live.end(mark);
     if (id !== this.#loadId) return;
     this.loading = false;
     if (page.error || !page.data) {
@@ -124,7 +101,7 @@ export class FleetState {
     this.#endCursor = pageInfo.endCursor ?? null;
     this.#cursors = new Map(edges.map((e) => [e.node.id, e.cursor]));
     const nodes = edges.map((e) => e.node);
-    this.#setList(reduceFleet({ agents: nodes, totalCount, complete: !pageInfo.hasNextPage }, replay, query));
+    this.#setList(this.#replay({ agents: nodes, totalCount, complete: !pageInfo.hasNextPage }, replay));
     if (summary) this.counts = summary.counts;
   }
 
@@ -132,7 +109,7 @@ export class FleetState {
     if (this.loading || this.loadingMore || this.complete || !this.#endCursor) return;
     const id = this.#loadId;
     this.loadingMore = true;
-    const mark = this.#begin();
+    const mark = this.#live.begin();
     const page = await this.#client
       .query(FleetPageQuery, {
         filter: toAgentFilter(this.#query),
@@ -141,7 +118,7 @@ export class FleetState {
         after: this.#endCursor,
       })
       .toPromise();
-    const replay = this.#end(mark);
+    const replay = this.#live.end(mark);
     if (id !== this.#loadId) return;
     this.loadingMore = false;
     if (page.error || !page.data) {
@@ -159,21 +136,17 @@ export class FleetState {
       totalCount,
       complete: !pageInfo.hasNextPage,
     };
-    this.#setList(reduceFleet(list, replay, this.#query));
+    this.#setList(this.#replay(list, replay));
   }
 
   /**
-   * Re-reads the rows on screen from the server: for heartbeat times the API does not push,
-   * and after an event that arrived unreadable.
-   * The answer is folded in like events (then the events seen meanwhile on top), so a
-   * row never steps back to an older state.
+   * Re-reads the rows on screen from the server, after an event that arrived unreadable.
+   * The answer is folded in like events (then what arrived meanwhile on top), so a row
+   * never steps back to an older state.
    */
-  async refreshVisible(opts: { force?: boolean } = {}) {
+  async refreshVisible() {
     const { start, end } = this.#visible;
-    const now = Date.now();
     if (this.loading || end <= start) return;
-    if (!opts.force && now - this.#lastRefresh < REFRESH_MIN_MS) return;
-    this.#lastRefresh = now;
     let after: string | null = null;
     let anchor = -1;
     for (let i = start - 1; i >= 0; i--) {
@@ -185,7 +158,7 @@ export class FleetState {
       }
     }
     const id = this.#loadId;
-    const mark = this.#begin();
+    const mark = this.#live.begin();
     const page = await this.#client
       .query(FleetPageQuery, {
         filter: toAgentFilter(this.#query),
@@ -194,7 +167,7 @@ export class FleetState {
         after,
       })
       .toPromise();
-    const replay = this.#end(mark);
+    const replay = this.#live.end(mark);
     if (id !== this.#loadId || !page.data) return;
     const position = new Map(this.agents.map((a, i) => [a.id, i]));
     const returned = new Set<string>();
@@ -218,18 +191,24 @@ export class FleetState {
       }
     }
     const list = { agents: this.agents, totalCount: this.totalCount, complete: this.complete };
-    this.#setList(reduceFleet(reduceFleet(list, fresh, this.#query), replay, this.#query));
+    this.#setList(this.#replay(reduceFleet(list, fresh, this.#query), replay));
   }
 
-  /** The rows on screen, as the table reports them. */
+  /** The rows on screen, as the table reports them: the heartbeat feed follows them. */
   setVisible(start: number, end: number) {
     this.#visible = { start, end };
+    this.#watchVisible();
+  }
+
+  #watchVisible() {
+    const { start, end } = this.#visible;
+    this.#live.watch(this.agents.slice(start, end).map((a) => a.id));
   }
 
   #recoverSoon() {
     clearTimeout(this.#recoverTimer);
     this.#recoverTimer = setTimeout(() => {
-      this.refreshVisible({ force: true });
+      this.refreshVisible();
       this.#summary.poke();
     }, 300);
   }
@@ -238,34 +217,23 @@ export class FleetState {
     return { field: this.#query.sort, direction: this.#query.direction };
   }
 
-  #begin(): number {
-    this.#inflight++;
-    return this.#recent.length;
-  }
-
-  #end(mark: number): FleetEvent<AgentRow>[] {
-    const replay = this.#recent.slice(mark);
-    if (--this.#inflight === 0) this.#recent = [];
-    return replay;
+  /** A fetched list with what arrived during the fetch on top: events, then heartbeats. */
+  #replay(list: FleetList<AgentRow>, replay: Replay): FleetList<AgentRow> {
+    return mergeHeartbeats(reduceFleet(list, replay.events, this.#query), replay.heartbeats, this.#query);
   }
 
   #setList(list: FleetList<AgentRow>) {
     this.agents = list.agents;
     this.totalCount = list.totalCount;
     this.complete = list.complete;
+    this.#watchVisible();
   }
 
-  #enqueue(event: FleetEvent<AgentRow>) {
-    this.#pending.push(event);
-    this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  #applyHeartbeats(batch: PushedHeartbeat[]) {
+    this.#setList(mergeHeartbeats({ agents: this.agents, totalCount: this.totalCount, complete: this.complete }, batch, this.#query));
   }
 
-  #flush() {
-    this.#flushTimer = undefined;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    if (this.#inflight > 0) this.#recent.push(...batch);
+  #applyEvents(batch: FleetEvent<AgentRow>[]) {
     if (this.counts) {
       const known = new Map(this.agents.map((a) => [a.id, a]));
       this.counts = reduceCounts(this.counts, batch, this.#query, (id) => known.get(id));
