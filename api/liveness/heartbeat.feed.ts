@@ -102,7 +102,10 @@ export class HeartbeatFeed {
     return this.subscribers.size;
   }
 
-  /** Reads completed so far; a subscriber is fully primed once one has completed after it joined. */
+  /**
+   * Reads completed so far. A subscriber is primed once two have completed after it
+   * joined (the first of them may have begun before it did).
+   */
   get reads(): number {
     return this.completedReads;
   }
@@ -144,7 +147,8 @@ export class HeartbeatFeed {
             .select(COLUMNS)
             .from(agents)
             .where(sql`${agents.id} = any(${sql.param([...ids])}::uuid[])`);
-    if (this.stopped) return;
+    // Everyone left during the read: keep no cache for a later subscriber to prime from.
+    if (this.stopped || this.subscribers.size === 0) return;
     const byId = new Map(rows.map((r) => [r.id, r]));
     this.latest = new Map(rows.map((r) => [r.id, millis(r.lastHeartbeat)]));
     for (const s of this.subscribers) {
