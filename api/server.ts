@@ -10,6 +10,7 @@ import type { Principal } from './auth/tokens';
 import { AppError } from './errors';
 import { createContext } from './graphql/context';
 import { toGraphQLError } from './graphql/errors';
+import { subscribeShared } from './graphql/shared-subscribe';
 import { livenessRoutes } from './liveness/liveness.routes';
 import { schema } from './graphql/schema';
 import { MAX_BODY_BYTES, readBody, sendError, sendJson } from './http/http';
@@ -145,6 +146,7 @@ export function createHttpServer(app: App): HttpServer {
         }
       },
       context: (ctx) => createContext(app.database.db, app.services, principals.get(ctx.extra.socket)),
+      subscribe: (args) => subscribeShared(args, (args.contextValue as { principal?: Principal }).principal?.role ?? ''),
       onError: (_ctx, _id, _payload, errors) => errors.map(wsError),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e: GraphQLError) => wsError(e)) } : undefined,
