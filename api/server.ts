@@ -8,7 +8,7 @@ import type { App } from './app';
 import { requirePrincipal } from './auth/authenticator';
 import type { Principal } from './auth/tokens';
 import { AppError } from './errors';
-import { createContext } from './graphql/context';
+import { createContext, type GraphQLContext } from './graphql/context';
 import { toGraphQLError } from './graphql/errors';
 import { subscribeShared } from './graphql/shared-subscribe';
 import { livenessRoutes } from './liveness/liveness.routes';
@@ -28,7 +28,7 @@ export interface HttpServer {
 export function createHttpServer(app: App): HttpServer {
   const { log } = app;
   const mask = (error: unknown) => toGraphQLError(error, (err) => log.error('graphql error', err));
-  const yoga = createYoga({
+  const yoga = createYoga<GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -40,6 +40,17 @@ export function createHttpServer(app: App): HttpServer {
         onValidate: () => ({ result, setResult }: { result: readonly unknown[]; setResult(errors: unknown[]): void }) => {
           if (result.length > 0) setResult(result.map(mask));
         },
+      },
+      {
+        // An SSE subscription ends when its client leaves, not at its next event: the
+        // adapter aborts the request's signal on disconnect, and that closes the stream.
+        onSubscribe: ({ args }: { args: { contextValue: { request?: Request } } }) => ({
+          onSubscribeResult: ({ result }: { result: unknown }) => {
+            const signal = args.contextValue.request?.signal;
+            const stream = result as Partial<AsyncIterator<unknown>>;
+            if (signal && typeof stream.return === 'function') signal.addEventListener('abort', () => void stream.return!(), { once: true });
+          },
+        }),
       },
     ],
     graphiql: {
@@ -59,26 +70,11 @@ export function createHttpServer(app: App): HttpServer {
       if (!(err instanceof AppError)) throw err;
       return sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code } }] });
     }
-    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const response = await yoga.fetch(
-      url,
-      { method: req.method, headers: req.headers as Record<string, string>, body, signal: abort.signal },
-      createContext(app.database.db, app.services, principal),
-    );
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (!response.body) return void res.end();
-    // A streamed answer (SSE) ends when its client leaves: cancelling the body ends the
-    // subscription behind it, which would otherwise wait for its next event to notice.
-    const reader = response.body.getReader();
-    res.on('close', () => void reader.cancel().catch(() => {}));
-    try {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) res.write(chunk.value);
-    } catch {
-      // the client went away mid-stream
-    }
-    res.end();
+    // Read here, within the size limit; yoga's Node adapter takes an already-read body from `req.body`.
+    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+    // The adapter aborts the operation (and ends an SSE stream) when the client leaves,
+    // and writes the answer, streamed or whole.
+    await yoga.handle(req, res, createContext(app.database.db, app.services, principal));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {

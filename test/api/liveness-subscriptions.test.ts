@@ -147,7 +147,7 @@ describe('agentStatusChanged', () => {
     await beat(agent, 'unhealthy', 'no disk');
     const [change] = await sse.until((items) => items.length >= 1);
     expect(change).toMatchObject({ agent: { id: agent.id, status: 'DEGRADED' }, previousStatus: 'ONLINE', status: 'DEGRADED', reason: 'agent reported unhealthy: no disk' });
-    sse.dispose();
+    await end(sse);
   });
 
   it('lets go of an SSE subscription once its client disconnects', async () => {
