@@ -44,8 +44,8 @@ export const agentRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/api\/v1\/agents\/?$/,
-    handle: async ({ res, url, principal, services }) => {
-      const q = url.searchParams;
+    handle: async ({ res, search, principal, services }) => {
+      const q = new URLSearchParams(search);
       const filter = {
         status: q.getAll('status').length ? q.getAll('status') : undefined,
         type: q.get('type') ?? undefined,

@@ -8,53 +8,68 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * Content-Length before any of it is read, or as soon as a chunked body passes the
  * limit, so an oversized upload never sits in memory.
  *
- * Listens for 'data' and 'end' rather than `for await`: on the heartbeat path the
- * async iterator and its end-of-stream bookkeeping cost more than the rest of the
- * parsing, and a body that arrives in one chunk is returned without a copy.
+ * Listens for 'data' and 'end' rather than `for await`, and through one object's bound
+ * methods rather than fresh closures: on the heartbeat path the async iterator, or five
+ * closures per request, cost more than the rest of the parsing. A body that arrives in
+ * one chunk is returned without a copy.
  */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `request body must be at most ${limit} bytes`);
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    let first: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop reading: the rest is never buffered; the error answer closes the connection.
-        req.pause();
-        return reject(tooLarge());
-      }
-      if (!first) first = chunk;
-      else (chunks ??= [first]).push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    // The client went away before the body was complete.
-    const onClose = () => {
-      cleanup();
-      reject(new Error('request closed before its body was complete'));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => new BodyReader(req, limit, resolve, reject));
+}
+
+const tooLarge = (limit: number) => new AppError('PAYLOAD_TOO_LARGE', `request body must be at most ${limit} bytes`);
+
+class BodyReader {
+  private first?: Buffer;
+  private chunks?: Buffer[];
+  private size = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly limit: number,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.onData = this.onData.bind(this);
+    this.onEnd = this.onEnd.bind(this);
+    this.onError = this.onError.bind(this);
+    this.onClose = this.onClose.bind(this);
+    req.on('data', this.onData).on('end', this.onEnd).on('error', this.onError).on('close', this.onClose);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      this.cleanup();
+      // Stop reading: the rest is never buffered; the error answer closes the connection.
+      this.req.pause();
+      return this.reject(tooLarge(this.limit));
+    }
+    if (!this.first) this.first = chunk;
+    else (this.chunks ??= [this.first]).push(chunk);
+  }
+
+  private onEnd(): void {
+    this.cleanup();
+    this.resolve(this.chunks ? Buffer.concat(this.chunks, this.size) : (this.first ?? Buffer.alloc(0)));
+  }
+
+  private onError(err: Error): void {
+    this.cleanup();
+    this.reject(err);
+  }
+
+  /** The client went away before the body was complete. */
+  private onClose(): void {
+    this.cleanup();
+    this.reject(new Error('request closed before its body was complete'));
+  }
+
+  private cleanup(): void {
+    this.req.off('data', this.onData).off('end', this.onEnd).off('error', this.onError).off('close', this.onClose);
+  }
 }
 
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {

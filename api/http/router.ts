@@ -6,7 +6,8 @@ import type { Services } from '../graphql/context';
 export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  /** The query string, with its leading '?', or empty. */
+  search: string;
   params: string[];
   principal?: Principal;
   services: Services;
@@ -32,6 +33,7 @@ export function match(routes: Route[], method: string, pathname: string): { rout
 }
 
 function safeDecode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/client';
 import { listAgents, onlyError, rawRequest, registerRest } from '../helpers/agents';
@@ -191,6 +192,23 @@ describe('doors that need no token', () => {
     const res = await request(`${server.url}/health`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok', database: onPostgres() ? 'postgres' : 'pglite' });
+  });
+
+  it('routes a request target in absolute form ("GET http://host/path?query") like its path', async () => {
+    const { hostname, port } = new URL(server.url);
+    const get = (path: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        http
+          .get({ hostname, port, path, headers: { authorization: `Bearer ${server.viewerToken}` } }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+          })
+          .on('error', reject);
+      });
+    expect(await get(`${server.url}/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const listed = await get(`${server.url}/api/v1/agents?limit=1`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.limit).toBe(1);
   });
 
   it('redirects / to /dashboard/', async () => {
