@@ -19,6 +19,17 @@ import { serveDashboard } from './http/static';
 
 const routes: Route[] = [...livenessRoutes, ...agentRoutes];
 
+/** A JSON object body, parsed; anything else stays raw, for yoga to read and refuse in its own words. */
+function parsedIfJsonObject(body: Buffer): unknown {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) return value;
+  } catch {
+    // not JSON
+  }
+  return body;
+}
+
 export interface HttpServer {
   server: http.Server;
   close(): Promise<void>;
@@ -70,8 +81,9 @@ export function createHttpServer(app: App): HttpServer {
       if (!(err instanceof AppError)) throw err;
       return sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code } }] });
     }
-    // Read here, within the size limit; yoga's Node adapter takes an already-read body from `req.body`.
-    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+    // Read here, within the size limit; yoga's Node adapter takes an already-read body
+    // from `req.body`, and a parsed JSON object without turning it back into a stream.
+    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(await readBody(req));
     // The adapter aborts the operation (and ends an SSE stream) when the client leaves,
     // and writes the answer, streamed or whole.
     await yoga.handle(req, res, createContext(app.database.db, app.services, principal));

@@ -155,15 +155,19 @@ export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date
                     then 'online'::agent_status else 'degraded'::agent_status end
     from locked l
     where a.id = l.id
-    returning a.id, l.previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision, a.offline_at, l.stale
+    returning a.id, l.previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision, l.stale
   `)) as unknown as { rows: Record<string, unknown>[] };
-  return result.rows.map((r) => ({
-    id: r.id as string,
-    previousStatus: r.previous_status as HeartbeatRow['previousStatus'],
-    status: r.status as HeartbeatRow['status'],
-    heartbeatIntervalSeconds: Number(r.heartbeat_interval_seconds),
-    configurationRevision: Number(r.configuration_revision),
-    offlineAt: new Date(r.offline_at as string),
-    stale: r.stale === true,
-  }));
+  // offline_at is computed here as the statement computes it, rather than parsed back from text.
+  return result.rows.map((r) => {
+    const interval = Number(r.heartbeat_interval_seconds);
+    return {
+      id: r.id as string,
+      previousStatus: r.previous_status as HeartbeatRow['previousStatus'],
+      status: r.status as HeartbeatRow['status'],
+      heartbeatIntervalSeconds: interval,
+      configurationRevision: Number(r.configuration_revision),
+      offlineAt: new Date(now.getTime() + interval * missedHeartbeats * 1000),
+      stale: r.stale === true,
+    };
+  });
 }
