@@ -49,6 +49,16 @@ function heartbeatReason(previous: AgentStatus, status: AgentStatus, health: Hea
   return previous === 'offline' ? 'heartbeat received' : 'agent reported healthy';
 }
 
+export interface HeartbeatAnswer {
+  serverTime: Date;
+  status: AgentStatus;
+  nextHeartbeatBy: Date;
+  offlineAt: Date;
+  heartbeatIntervalSeconds: number;
+  configurationRevision: number;
+  staleSequence: boolean;
+}
+
 /** Heartbeats: validated here, written in batches, answered once committed. */
 export class LivenessService {
   private readonly batcher: HeartbeatBatcher;
@@ -68,12 +78,12 @@ export class LivenessService {
     this.maxQueued = config.heartbeatBatchSize * 20;
   }
 
-  async heartbeat(principal: Principal | undefined, agentId: string, raw: Record<string, unknown>) {
+  async heartbeat(principal: Principal | undefined, agentId: string, raw: Record<string, unknown>): Promise<HeartbeatAnswer> {
     authorizeAgent(principal, agentId);
-    const input = parseHeartbeat(raw);
+    const { health, message, sequence } = parseHeartbeat(raw);
     const wait = this.limiter.take() ?? (this.batcher.queued >= this.maxQueued ? 1 : undefined);
     if (wait !== undefined) throw new AppError('RATE_LIMITED', `too many heartbeats; retry in ${wait} s`, undefined, wait);
-    const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, ...input });
+    const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, health, message, sequence });
     if (!row) throw await this.whyUnmatched(agentId);
     const now = this.deps.clock.now();
     return {
