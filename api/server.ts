@@ -19,8 +19,9 @@ import { serveDashboard } from './http/static';
 
 const routes: Route[] = [...livenessRoutes, ...agentRoutes];
 
-/** A JSON object body, parsed; anything else stays raw, for yoga to read and refuse in its own words. */
-function parsedIfJsonObject(body: Buffer): unknown {
+/** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
+function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
+  if (!req.headers['content-type']?.includes('json')) return body;
   try {
     const value: unknown = JSON.parse(body.toString('utf8'));
     if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) return value;
@@ -83,7 +84,7 @@ export function createHttpServer(app: App): HttpServer {
     }
     // Read here, within the size limit; yoga's Node adapter takes an already-read body
     // from `req.body`, and a parsed JSON object without turning it back into a stream.
-    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(await readBody(req));
+    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, await readBody(req));
     // The adapter aborts the operation (and ends an SSE stream) when the client leaves,
     // and writes the answer, streamed or whole.
     await yoga.handle(req, res, createContext(app.database.db, app.services, principal));
