@@ -20,6 +20,8 @@ export const RECENT_HEARTBEATS = 30;
 
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
+// Stored with fillfactor 80 (migration 20261129180850_agents_fillfactor, by hand: drizzle-kit
+// has no table storage options), so a heartbeat's new row version usually fits on its page.
 export const agents = pgTable(
   'agents',
   {
@@ -36,7 +38,8 @@ export const agents = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     heartbeatIntervalSeconds: integer('heartbeat_interval_seconds').notNull().default(30),
     // Hot columns, rewritten by every heartbeat: deliberately not indexed so that
-    // PostgreSQL can apply them as HOT updates.
+    // PostgreSQL can apply them as HOT updates (unless the same heartbeat changes the
+    // indexed status column, as one that moves an agent between online and degraded does).
     lastHeartbeat: at('last_heartbeat'),
     lastSequence: integer('last_sequence'),
     offlineAt: at('offline_at'),

@@ -125,7 +125,9 @@ const KEEP = sql.raw(String(RECENT_HEARTBEATS));
  * the last one seen still proves the agent alive, but its health is not applied.
  * Each accepted heartbeat is also prepended to the row's own short history (time and
  * the health in effect after it, so a stale one records the kept health), trimmed to
- * RECENT_HEARTBEATS: no second statement, no index.
+ * RECENT_HEARTBEATS: no second statement, no index. The health the row keeps (the
+ * reported one, or for a stale heartbeat the current one) is decided once, in `locked`,
+ * where the row is read under its lock.
  */
 export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date, missedHeartbeats: number): Promise<HeartbeatRow[]> {
   const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(batch.map(pick));
@@ -136,23 +138,23 @@ export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date
         ${col((w) => w.message)}::text[], ${col((w) => w.sequence)}::int[]
       ) as u(id, token_hash, health, message, seq)
     ), locked as (
-      select a.id, a.status as previous_status,
-             (u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence) as stale,
-             u.health, u.message, u.seq
+      select a.id, a.status as previous_status, s.stale,
+             case when s.stale then a.health else u.health end as health,
+             u.message, u.seq
       from agents a join input u on a.id = u.id and a.token_hash = u.token_hash
+      cross join lateral (select (u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence) as stale) s
       order by a.id
       for update of a
     )
     update agents a set
       last_heartbeat = ${now},
       offline_at = ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
-      health = case when l.stale then a.health else l.health end,
+      health = l.health,
       recent_heartbeat_at = (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
-      recent_health = (array_prepend(case when l.stale then a.health else l.health end, a.recent_health))[1:${KEEP}],
+      recent_health = (array_prepend(l.health, a.recent_health))[1:${KEEP}],
       health_message = case when l.stale then a.health_message else l.message end,
       last_sequence = case when l.stale then a.last_sequence else coalesce(l.seq, a.last_sequence) end,
-      status = case when (case when l.stale then a.health else l.health end) = 'healthy'
-                    then 'online'::agent_status else 'degraded'::agent_status end
+      status = case when l.health = 'healthy' then 'online'::agent_status else 'degraded'::agent_status end
     from locked l
     where a.id = l.id
     returning a.id, l.previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision, l.stale

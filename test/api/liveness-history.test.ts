@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../helpers/client';
@@ -101,5 +102,12 @@ describe('Agent.recentHeartbeats', () => {
     const log = await graphql(server.url, server.viewerToken, 'query($id: ID!) { agentEventLog(agentId: $id) { agent { recentHeartbeats { at } } } }', { id: agent.id });
     expect(log.body.data.agentEventLog.map((e: any) => e.agent.recentHeartbeats)).toEqual([[], []]);
     sub.dispose();
+  });
+
+  it('lives in a table that leaves a fifth of each page free (fillfactor 80), so a heartbeat’s new row version fits beside the old', async () => {
+    const result = (await server.app.database.db.execute(sql`select reloptions from pg_class where oid = 'agents'::regclass`)) as unknown as {
+      rows: { reloptions: string[] | string | null }[];
+    };
+    expect(String(result.rows[0].reloptions)).toContain('fillfactor=80');
   });
 });
