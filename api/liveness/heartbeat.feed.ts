@@ -11,7 +11,7 @@ import { isUuid } from '../validation';
 /** Agents one subscription may watch. */
 export const MAX_WATCHED_AGENTS = 500;
 /** Undelivered batches a subscriber may fall behind by before its stream is ended. */
-const MAX_BACKLOG = 100;
+export const MAX_BACKLOG = 100;
 
 /** The agent as read for the feed: the whole row but its token hash (tags load on demand). */
 export type WatchedAgent = Omit<AgentRow, 'tokenHash'>;
@@ -28,8 +28,10 @@ export interface AgentHeartbeatBatch {
 
 interface Subscriber {
   ids: string[];
-  /** last_heartbeat (ms, null for never) of each id as this subscriber last saw it; absent until primed. */
-  seen: Map<string, number | null>;
+  /** The ids sorted and joined: subscribers watching the same agents share batches. */
+  key: string;
+  /** False until a read that began after it joined has handed it its agents' current state. */
+  primed: boolean;
   channel: Channel<AgentHeartbeatBatch>;
 }
 
@@ -37,6 +39,7 @@ const { tokenHash: _secret, ...COLUMNS } = getTableColumns(agents);
 
 /** Checks a subscription's ids before its stream starts; a duplicate is watched once. */
 export function parseAgentIds(raw: readonly unknown[]): string[] {
+  if (raw.length === 0) throw badInput({ agentIds: 'give at least one agent id' });
   if (raw.length > MAX_WATCHED_AGENTS) {
     throw badInput({ agentIds: `at most ${MAX_WATCHED_AGENTS} agent ids per subscription, got ${raw.length}` });
   }
@@ -52,20 +55,31 @@ const millis = (d: Date | null) => (d ? d.getTime() : null);
 
 /**
  * This replica's single reader for the agentHeartbeats subscription. While anyone
- * subscribes it reads, every `intervalMs`, the rows of the union of the subscribed ids
- * in one primary-key lookup, and hands each subscriber the heartbeats its agents took
- * since what that subscriber last saw. Reading the table, rather than hooking the
- * write path, makes heartbeats written by any replica reach subscribers on all of
- * them, and costs the heartbeat path nothing.
+ * subscribes it reads, every `intervalMs`, the union of the subscribed ids in one
+ * statement that passes each id with the last_heartbeat the feed last saw and returns
+ * only the rows whose last_heartbeat differs (`is distinct from`): an interval in which
+ * no watched agent took a heartbeat costs a primary-key probe per id and no row data.
+ * It hands each subscriber the heartbeats its agents took since the previous read.
+ * Reading the table, rather than hooking the write path, makes heartbeats written by
+ * any replica reach subscribers on all of them, and costs the heartbeat path nothing.
  *
- * A subscriber's ids are primed (seen, not reported) from the latest read when it
- * already covered them, otherwise by a read made as soon as it joins; only heartbeats
- * after that are reported. Unknown ids match no row and are never reported.
+ * A new subscriber is primed by a read started as soon as it joins: that read hands
+ * it, for each of its agents that has ever taken a heartbeat, one entry with the
+ * agent's current state (its latest heartbeat), whether or not that heartbeat is new
+ * to the client. So a heartbeat taken between a client's own query and its
+ * subscription always reaches it; a client drops the entries it already has. Later
+ * reads report only what is new. Unknown ids match no row and are never reported.
+ *
+ * Batches: subscribers watching the same set of agents (and primed alike) are handed
+ * the same batch object, and the per-agent heartbeat objects of one read are shared by
+ * all batches, so the server's shared subscription execution (it keys results by the
+ * event object) runs once for such subscribers. Subscribers watching different sets
+ * get different batch objects, each executed on its own.
  */
 export class HeartbeatFeed {
   private readonly subscribers = new Set<Subscriber>();
-  /** last_heartbeat per id at the latest read, to prime a new subscriber at once. */
-  private latest = new Map<string, number | null>();
+  /** last_heartbeat (ms, null for never) of each watched id at the latest read. */
+  private known = new Map<string, number | null>();
   private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
   /** A read was asked for while one ran: run one more right after it. */
@@ -77,13 +91,13 @@ export class HeartbeatFeed {
 
   /** Validated before the stream starts, so bad input fails the subscription itself. */
   subscribe(principal: Principal | undefined, rawIds: readonly unknown[]): Channel<AgentHeartbeatBatch> {
+    if (this.stopped) throw new Error('the heartbeat feed has stopped (the server is shutting down)');
     authorize(principal, 'read');
     const ids = parseAgentIds(rawIds);
-    const seen = new Map<string, number | null>();
-    for (const id of ids) if (this.latest.has(id)) seen.set(id, this.latest.get(id)!);
     const subscriber: Subscriber = {
       ids,
-      seen,
+      key: [...ids].sort().join(','),
+      primed: false,
       channel: new Channel<AgentHeartbeatBatch>(
         MAX_BACKLOG,
         () => this.remove(subscriber),
@@ -92,14 +106,18 @@ export class HeartbeatFeed {
     };
     this.subscribers.add(subscriber);
     this.timer ??= setInterval(() => this.tick(), this.deps.intervalMs).unref();
-    // Prime at once rather than at the next interval: a heartbeat taken between the
-    // client's own read and the priming read would not be reported.
-    if (seen.size < ids.length) setImmediate(() => this.tick(true));
+    // Prime at once rather than at the next interval, so the current state arrives soon.
+    setImmediate(() => this.tick(true));
     return subscriber.channel;
   }
 
   get subscriberCount(): number {
     return this.subscribers.size;
+  }
+
+  /** True while the interval timer runs, that is while anyone subscribes. */
+  get active(): boolean {
+    return this.timer !== undefined;
   }
 
   /**
@@ -115,7 +133,7 @@ export class HeartbeatFeed {
     if (this.subscribers.size > 0) return;
     clearInterval(this.timer);
     this.timer = undefined;
-    this.latest = new Map();
+    this.known = new Map();
   }
 
   private tick(priming = false): void {
@@ -138,36 +156,78 @@ export class HeartbeatFeed {
   }
 
   private async read(): Promise<void> {
-    const ids = new Set<string>();
-    for (const s of this.subscribers) for (const id of s.ids) ids.add(id);
-    const rows =
-      ids.size === 0
-        ? []
-        : await this.deps.db
-            .select(COLUMNS)
-            .from(agents)
-            .where(sql`${agents.id} = any(${sql.param([...ids])}::uuid[])`);
-    // Everyone left during the read: keep no cache for a later subscriber to prime from.
-    if (this.stopped || this.subscribers.size === 0) return;
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    this.latest = new Map(rows.map((r) => [r.id, millis(r.lastHeartbeat)]));
-    for (const s of this.subscribers) {
-      const heartbeats: AgentHeartbeat[] = [];
+    // Those who join during the read are primed by the next one.
+    const subscribers = [...this.subscribers];
+    // Each id with the last_heartbeat to compare against: the one last read, or null when
+    // a subscriber still needs the current state (null returns any row with a heartbeat).
+    const compare = new Map<string, number | null>();
+    for (const s of subscribers) {
       for (const id of s.ids) {
-        const row = byId.get(id);
-        if (!row) continue;
-        const current = millis(row.lastHeartbeat);
-        const primed = s.seen.has(id);
-        const before = s.seen.get(id) ?? null;
-        s.seen.set(id, current);
-        if (primed && current !== null && current !== before) heartbeats.push(...since(row, before));
+        const seen = s.primed ? (this.known.get(id) ?? null) : null;
+        if (!compare.has(id) || seen === null) compare.set(id, seen);
       }
-      if (heartbeats.length > 0) s.channel.push({ heartbeats });
+    }
+    if (compare.size === 0) return;
+    const ids = [...compare.keys()];
+    const seen = ids.map((id) => {
+      const ms = compare.get(id)!;
+      return ms === null ? null : new Date(ms).toISOString();
+    });
+    const rows = await this.deps.db
+      .select(COLUMNS)
+      .from(agents)
+      .innerJoin(sql`unnest(${sql.param(ids)}::uuid[], ${sql.param(seen)}::timestamptz[]) as watched(id, seen)`, sql`watched.id = ${agents.id}`)
+      .where(sql`${agents.lastHeartbeat} is distinct from watched.seen`);
+    // Everyone left during the read: keep nothing for a later subscriber.
+    if (this.stopped || this.subscribers.size === 0) return;
+
+    const changed = new Map(rows.map((r) => [r.id, r]));
+    const before = this.known;
+    // A row not returned still has the last_heartbeat it was compared against.
+    this.known = new Map(ids.map((id) => [id, changed.has(id) ? millis(changed.get(id)!.lastHeartbeat) : compare.get(id)!]));
+
+    // Per agent, computed once per read and shared by every batch that includes it.
+    const fresh = new Map<string, AgentHeartbeat[]>();
+    const newSince = (row: WatchedAgent): AgentHeartbeat[] => {
+      let list = fresh.get(row.id);
+      if (!list) {
+        const previous = before.get(row.id) ?? null;
+        const current = millis(row.lastHeartbeat);
+        list = current === null || current === previous ? [] : since(row, previous);
+        fresh.set(row.id, list);
+      }
+      return list;
+    };
+    const currentStates = new Map<string, AgentHeartbeat>();
+    const currentOf = (row: WatchedAgent): AgentHeartbeat => {
+      let state = currentStates.get(row.id);
+      if (!state) currentStates.set(row.id, (state = latest(row)));
+      return state;
+    };
+
+    const batches = new Map<string, AgentHeartbeatBatch | null>();
+    for (const s of subscribers) {
+      if (!this.subscribers.has(s)) continue;
+      const key = `${s.primed ? 'new' : 'current'}:${s.key}`;
+      let batch = batches.get(key);
+      if (batch === undefined) {
+        const heartbeats: AgentHeartbeat[] = [];
+        for (const id of s.ids) {
+          const row = changed.get(id);
+          if (!row || row.lastHeartbeat === null) continue;
+          if (s.primed) heartbeats.push(...newSince(row));
+          else heartbeats.push(currentOf(row));
+        }
+        batch = heartbeats.length > 0 ? { heartbeats } : null;
+        batches.set(key, batch);
+      }
+      s.primed = true;
+      if (batch) s.channel.push(batch);
     }
     this.completedReads++;
   }
 
-  /** Ends every subscription (shutdown). */
+  /** Ends every subscription (shutdown); later subscriptions are refused. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
@@ -177,15 +237,30 @@ export class HeartbeatFeed {
   }
 }
 
+/** The agent's latest heartbeat, with the health in effect after it. */
+function latest(row: WatchedAgent): AgentHeartbeat {
+  const [newest] = recentHeartbeats(row);
+  const at = row.lastHeartbeat!;
+  return { agent: row, at, health: newest && newest.at.getTime() === at.getTime() ? newest.health : row.health };
+}
+
 /**
- * The heartbeats in the row's history after the one last seen, oldest first. Matched by
- * position rather than by comparing times, so replicas whose clocks disagree a little
- * cannot hide one; a row without history still reports its last heartbeat.
+ * The heartbeats in the row's history taken after `seen` (the last_heartbeat a reader
+ * saw before, null for none), oldest first. The history is newest first; the entries
+ * in front of the one whose time equals `seen` are the new ones. It is found by its
+ * time but cut by position, not by comparing times, so replicas whose clocks disagree
+ * a little cannot hide a heartbeat. When no entry has that time (more heartbeats than
+ * the history keeps, RECENT_HEARTBEATS, were taken since), the whole history is
+ * reported and the older ones are lost. A row without history reports its last
+ * heartbeat alone, when that is not the one seen.
  */
-function since(row: WatchedAgent, seen: number | null): AgentHeartbeat[] {
+export function since(row: WatchedAgent, seen: number | null): AgentHeartbeat[] {
   const history = recentHeartbeats(row);
+  if (history.length === 0) {
+    const last = row.lastHeartbeat;
+    return last && last.getTime() !== seen ? [{ agent: row, at: last, health: row.health }] : [];
+  }
   const at = seen === null ? -1 : history.findIndex((h) => h.at.getTime() === seen);
   const fresh = at === -1 ? history : history.slice(0, at);
-  if (fresh.length === 0) return [{ agent: row, at: row.lastHeartbeat!, health: row.health }];
   return fresh.reverse().map((h) => ({ agent: row, at: h.at, health: h.health }));
 }

@@ -1,7 +1,8 @@
 import { Agent, AgentStatusEnum, ConfigurationEntry, HealthStatusEnum } from '../agents/agents.schema';
 import type { AgentRow } from '../agents/agents.table';
 import { builder } from '../graphql/builder';
-import { MAX_WATCHED_AGENTS, type AgentHeartbeat, type AgentHeartbeatBatch } from './heartbeat.feed';
+import { RECENT_HEARTBEATS } from '../agents/agents.table';
+import { MAX_BACKLOG, MAX_WATCHED_AGENTS, type AgentHeartbeat, type AgentHeartbeatBatch } from './heartbeat.feed';
 
 const HealthInput = builder.inputType('HealthInput', {
   fields: (t) => ({
@@ -76,7 +77,8 @@ const AgentHeartbeatBatchRef = builder.objectRef<AgentHeartbeatBatch>('AgentHear
   fields: (t) => ({
     heartbeats: t.field({
       type: [AgentHeartbeatRef],
-      description: 'Never empty; oldest first for each agent.',
+      description:
+        "Never empty. One entry per heartbeat, oldest first for each agent (agents interleave in no set order); an agent's entries in one batch all carry the same `agent`, as read for the batch. Heartbeats one agent sends within the same server write (a few milliseconds apart) are recorded, and reported, as one.",
       resolve: (b) => b.heartbeats,
     }),
   }),
@@ -85,7 +87,12 @@ const AgentHeartbeatBatchRef = builder.objectRef<AgentHeartbeatBatch>('AgentHear
 builder.subscriptionField('agentHeartbeats', (t) =>
   t.field({
     type: AgentHeartbeatBatchRef,
-    description: `Heartbeats of the given agents (at most ${MAX_WATCHED_AGENTS} ids), taken by any replica, pushed in batches about every HEARTBEAT_FEED_MS (1 s). Reports the heartbeats taken after the read that primed the subscription (its first, or the latest when this replica already watched those agents); unknown ids are never reported.`,
+    description: [
+      `Heartbeats of the given agents (1 to ${MAX_WATCHED_AGENTS} ids), taken by any replica, pushed in batches about every HEARTBEAT_FEED_MS (1 s).`,
+      "A new subscription first receives its agents' current state: for each agent that has taken a heartbeat, one entry for the latest, which the client may already have (so none taken between the client's query and its subscription is missed); after that, only new heartbeats.",
+      `Each read finds the heartbeats since the previous one in the agent's history: when more than ${RECENT_HEARTBEATS} were taken between two reads, only the last ${RECENT_HEARTBEATS} are reported.`,
+      `A subscriber that falls more than ${MAX_BACKLOG} unsent batches behind has its stream ended with a RATE_LIMITED error; subscribe again. Unknown ids are never reported.`,
+    ].join(' '),
     args: { agentIds: t.arg.idList({ required: true }) },
     subscribe: (_root, args, ctx) => ctx.services.heartbeats.subscribe(ctx.principal, args.agentIds),
     resolve: (batch) => batch,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HeartbeatFeed } from '../../api/liveness/heartbeat.feed';
 import { graphql } from '../helpers/client';
 import { heartbeatRest, registerAgent, subscribeSse, subscribeWs, waitFor, wsClient, type Agent, type Collected } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -61,9 +62,11 @@ describe('agentHeartbeats', () => {
     const agent = await newAgent();
     await beat(agent);
     const sub = await live([agent.id]);
+    // First the agent's current state (its latest heartbeat), then what is new.
+    await sub.until((items) => items.length > 0);
     const answer = await beat(agent, 'degraded');
     const started = Date.now();
-    const [batch] = await sub.until((items) => items.length > 0, 5_000);
+    const [, batch] = await sub.until((items) => items.length > 1, 5_000);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(batch.heartbeats).toHaveLength(1);
     const [hb] = batch.heartbeats;
@@ -71,6 +74,69 @@ describe('agentHeartbeats', () => {
     expect(hb.agent.lastHeartbeat).toBe(hb.at);
     expect(Date.parse(hb.at)).toBeLessThanOrEqual(Date.parse(answer.server_time));
     await end(sub);
+  });
+
+  it('first hands a new subscription each agent’s current state, so a heartbeat taken after the client’s query is not missed', async () => {
+    const [agent, silent] = await Promise.all([newAgent(), newAgent()]);
+    await beat(agent);
+    const query = await graphql(server.url, server.viewerToken, 'query($id: ID!) { agent(id: $id) { lastHeartbeat } }', { id: agent.id });
+    const seenByQuery = Date.parse(query.body.data.agent.lastHeartbeat);
+    // Taken after the client's query, before its subscription: only the priming read sees it.
+    const answer = await beat(agent, 'unhealthy');
+    const sub = subscribeWs(ws, HEARTBEATS, { ids: [agent.id, silent.id] });
+    const [first] = await sub.until((items) => items.length > 0);
+    expect(first.heartbeats).toHaveLength(1);
+    const [hb] = first.heartbeats;
+    expect(hb).toMatchObject({ health: 'UNHEALTHY', agent: { id: agent.id, status: 'DEGRADED', offlineAt: answer.offline_at } });
+    expect(hb.agent.lastHeartbeat).toBe(hb.at);
+    expect(Date.parse(hb.at)).toBeGreaterThan(seenByQuery);
+    // The agent that never sent one has no entry; nothing repeats at later reads.
+    await primed();
+    await primed();
+    expect(sub.items).toHaveLength(1);
+    await end(sub);
+  });
+
+  it('a client that resubscribes gets the heartbeats taken meanwhile, whether it closes the old subscription first or last', async () => {
+    const agent = await newAgent();
+    await beat(agent);
+    // Closed first: this replica then watches nothing and keeps nothing of what it read.
+    const old = await live([agent.id]);
+    await old.until((items) => items.length > 0);
+    await end(old);
+    expect(server.app.heartbeats.subscriberCount).toBe(0);
+    const missed = await beat(agent, 'degraded');
+    const again = subscribeWs(ws, HEARTBEATS, { ids: [agent.id] });
+    const [first] = await again.until((items) => items.length > 0);
+    expect(first.heartbeats.map((h: any) => [h.health, h.agent.offlineAt])).toEqual([['DEGRADED', missed.offline_at]]);
+
+    // Closed last: the new one still starts from the current state, not from the old one's.
+    const later = await beat(agent, 'healthy');
+    const next = subscribeWs(ws, HEARTBEATS, { ids: [agent.id] });
+    const [state] = await next.until((items) => items.length > 0);
+    again.dispose();
+    expect(state.heartbeats.map((h: any) => [h.health, h.agent.offlineAt])).toEqual([['HEALTHY', later.offline_at]]);
+    await end(next);
+  });
+
+  it('hands subscribers that watch the same agents the same batch object, so it is executed once for them', async () => {
+    const [a, b] = await Promise.all([newAgent(), newAgent()]);
+    await Promise.all([beat(a), beat(b)]);
+    const feed = server.app.heartbeats;
+    const viewer = { role: 'viewer' } as const;
+    const one = feed.subscribe(viewer, [a.id, b.id]);
+    const two = feed.subscribe(viewer, [b.id, a.id]);
+    const other = feed.subscribe(viewer, [a.id]);
+    try {
+      const [x, y, z] = await Promise.all([one.next(), two.next(), other.next()]);
+      expect(x.value).toBe(y.value);
+      expect(x.value!.heartbeats).toHaveLength(2);
+      expect(z.value).not.toBe(x.value);
+      // The per-agent entries are shared all the same.
+      expect(x.value!.heartbeats).toContain(z.value!.heartbeats[0]);
+    } finally {
+      await Promise.all([one.return(), two.return(), other.return()]);
+    }
   });
 
   it('reports heartbeats over REST and GraphQL alike, each once, and only those of the agents asked for', async () => {
@@ -121,11 +187,22 @@ describe('agentHeartbeats', () => {
   it('stops reading once the last subscriber has gone', async () => {
     const agent = await newAgent();
     const sub = await live([agent.id]);
+    expect(server.app.heartbeats.active).toBe(true);
     await end(sub);
     expect(server.app.heartbeats.subscriberCount).toBe(0);
+    // The interval timer is gone, not merely idle.
+    expect(server.app.heartbeats.active).toBe(false);
     const reads = server.app.heartbeats.reads;
     await new Promise((r) => setTimeout(r, FEED_MS * 4));
     expect(server.app.heartbeats.reads).toBeLessThanOrEqual(reads + 1);
+  });
+
+  it('refuses a subscription once stopped, without starting to read', async () => {
+    const feed = new HeartbeatFeed({ db: undefined as never, intervalMs: FEED_MS, onError: (err) => expect.unreachable(String(err)) });
+    await feed.stop();
+    expect(() => feed.subscribe({ role: 'viewer' }, [randomUUID()])).toThrow(/stopped/);
+    expect(feed.subscriberCount).toBe(0);
+    expect(feed.active).toBe(false);
   });
 
   it('serves Server-Sent Events too', async () => {
@@ -160,6 +237,11 @@ describe('agentHeartbeats refuses', () => {
     const fine = await live(Array.from({ length: 500 }, () => randomUUID()));
     expect(fine.errors).toEqual([]);
     await end(fine);
+  });
+
+  it('an empty list with BAD_USER_INPUT', async () => {
+    const error = await refusal({ ids: [] });
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { agentIds: 'give at least one agent id' } });
   });
 
   it('a malformed UUID with BAD_USER_INPUT naming its position, over WebSocket and SSE', async () => {
