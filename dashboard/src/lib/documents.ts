@@ -194,33 +194,44 @@ export const AgentEventsSubscription = graphql(
   [AgentEventFields, AgentDetailFields],
 );
 
-/**
- * Heartbeats of some agents, pushed about once a second: each with the agent's liveness
- * fields as they are now, which rows and the agent page merge in.
- */
-export const AgentHeartbeatsSubscription = graphql(`
-  subscription AgentHeartbeats($agentIds: [ID!]!) {
-    agentHeartbeats(agentIds: $agentIds) {
-      heartbeats {
-        at
-        health
-        agent {
-          id
-          status
-          health
-          healthMessage
-          lastHeartbeat
-          offlineAt
-        }
-      }
-    }
+/** What a pushed heartbeat carries of its agent: the fields a row and the agent page merge in. */
+export const HeartbeatLivenessFields = graphql(`
+  fragment HeartbeatLivenessFields on Agent {
+    id
+    status
+    health
+    healthMessage
+    lastHeartbeat
+    offlineAt
   }
 `);
 
 /**
+ * Heartbeats of some agents, pushed about once a second, each with the agent's liveness
+ * fields as they are now. The first push is each agent's current state (its latest
+ * heartbeat), which may be one the client already has.
+ */
+export const AgentHeartbeatsSubscription = graphql(
+  `
+    subscription AgentHeartbeats($agentIds: [ID!]!) {
+      agentHeartbeats(agentIds: $agentIds) {
+        heartbeats {
+          at
+          health
+          agent {
+            ...HeartbeatLivenessFields
+          }
+        }
+      }
+    }
+  `,
+  [HeartbeatLivenessFields],
+);
+
+/**
  * The same feed for the agent page, with the agent's recent heartbeats: the strip takes
- * them from every push, so a heartbeat the feed reported before this page subscribed
- * (or while it was away) is not missing from it for long.
+ * them from every push, so a heartbeat it was never pushed (say, while the stream was
+ * down) fills in from the next push.
  */
 export const AgentPageHeartbeatsSubscription = graphql(
   `
@@ -230,12 +241,7 @@ export const AgentPageHeartbeatsSubscription = graphql(
           at
           health
           agent {
-            id
-            status
-            health
-            healthMessage
-            lastHeartbeat
-            offlineAt
+            ...HeartbeatLivenessFields
             recentHeartbeats {
               ...HeartbeatFields
             }
@@ -244,7 +250,7 @@ export const AgentPageHeartbeatsSubscription = graphql(
       }
     }
   `,
-  [HeartbeatFields],
+  [HeartbeatLivenessFields, HeartbeatFields],
 );
 
 export const AddTagsMutation = graphql(
