@@ -38,13 +38,22 @@ export class FakeClient {
   /** Operation name and variables of every subscription started, in order. */
   subscriptions: Array<{ name: string; variables: Record<string, unknown> }> = [];
 
+  /** Each subscription opened and closed, in order: `open Name #n`, `close Name #n` (n counts from 1 per name). */
+  log: string[] = [];
+
   subscription(doc: DocumentNode, variables: Record<string, unknown> = {}) {
     const name = operationName(doc);
     this.subscriptions.push({ name, variables });
+    const n = this.subscriptionsTo(name).length;
     return {
       subscribe: (cb: (result: { data: unknown }) => void) => {
         this.#subscribers.set(cb, name);
-        return { unsubscribe: () => this.#subscribers.delete(cb) };
+        this.log.push(`open ${name} #${n}`);
+        return {
+          unsubscribe: () => {
+            if (this.#subscribers.delete(cb)) this.log.push(`close ${name} #${n}`);
+          },
+        };
       },
     };
   }
@@ -64,9 +73,12 @@ export class FakeClient {
     for (const [cb, n] of this.#subscribers) if (name === undefined || n === name) cb({ data });
   }
 
-  /** What urql hands over when the server sent an event it could not serialize. */
-  emitError(message: string) {
-    for (const cb of this.#subscribers.keys()) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
+  /**
+   * What urql hands over when the server sent an event it could not serialize, or ended
+   * the stream with an error; to the open subscriptions to `name` (or to all).
+   */
+  emitError(message: string, name?: string) {
+    for (const [cb, n] of this.#subscribers) if (name === undefined || n === name) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
   }
 
   asClient(): Client {

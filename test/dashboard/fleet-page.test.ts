@@ -112,6 +112,27 @@ describe('fleet page', () => {
     expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
   });
 
+  it('under a status filter, a pushed heartbeat that takes a row out of the view does not resubscribe the feed', async () => {
+    const agents = Array.from({ length: 60 }, (_, i) => agent({ name: `web-${i}` }));
+    history.replaceState(null, '', '/?status=ONLINE');
+    const { client } = setup(agents);
+    await findRow(agents[0].id);
+    await waitFor(() => expect(client.subscriptionsTo('AgentHeartbeats')).toHaveLength(1));
+    // Every row loaded is within the watched margin.
+    expect(client.subscriptionsTo('AgentHeartbeats')[0]).toEqual({ agentIds: agents.map((a) => a.id).sort() });
+    for (const gone of agents.slice(0, 5)) {
+      const at = new Date().toISOString();
+      client.emit(
+        { agentHeartbeats: { heartbeats: [{ at, health: 'DEGRADED', agent: { id: gone.id, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: at } }] } },
+        'AgentHeartbeats',
+      );
+      await waitFor(() => expect(rowOf(gone.id)).toBeNull());
+    }
+    await findRow(agents[5].id);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(client.subscriptionsTo('AgentHeartbeats')).toHaveLength(1);
+  });
+
   it('a status card filters the list and puts the filter in the URL', async () => {
     const a = agent({ name: 'up' });
     const b = agent({ name: 'down', status: 'OFFLINE' });

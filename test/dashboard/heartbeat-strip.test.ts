@@ -5,6 +5,7 @@ import HeartbeatStrip from '../../dashboard/src/components/agent/HeartbeatStrip.
 import type { PushedHeartbeat } from '../../dashboard/src/lib/documents';
 import { Router } from '../../dashboard/src/lib/router.svelte';
 import { Session } from '../../dashboard/src/lib/session.svelte';
+import { RETRY_FIRST_MS } from '../../dashboard/src/lib/resubscribe';
 import { FakeClient } from './fake-client';
 import Harness from './Harness.svelte';
 
@@ -103,15 +104,34 @@ describe('agent page heartbeats', () => {
     expect(client.callsTo('Agent')).toHaveLength(0);
   });
 
-  it('fills in a heartbeat the feed reported before the page subscribed, from the next push’s agent history', async () => {
+  it('fills in a heartbeat it was never pushed (say, while the stream was down), from the next push’s agent history', async () => {
     const client = setup([beat(20), beat(30)]);
     await waitFor(() => expect(bars()).toHaveLength(2));
-    // beat(10) happened between the page's query and the feed's priming read: never pushed itself.
+    // beat(10) was taken while no subscription was open, and the next push is a later one.
     const at = ago(1);
     const agent = { id: ID, status: 'ONLINE', health: 'HEALTHY', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-29) };
     const recentHeartbeats = [beat(1), beat(10, 'UNHEALTHY'), beat(20), beat(30)];
     client.emit({ agentHeartbeats: { heartbeats: [{ at, health: 'HEALTHY', agent: { ...agent, recentHeartbeats } }] } }, 'AgentPageHeartbeats');
     await waitFor(() => expect(bars()).toHaveLength(4));
     expect(bars().map((b) => b.dataset.health)).toEqual(['HEALTHY', 'HEALTHY', 'UNHEALTHY', 'HEALTHY']);
+  });
+
+  it('subscribes again after the server ends the heartbeat stream with an error, and carries on', async () => {
+    const client = setup([beat(20)]);
+    await waitFor(() => expect(bars()).toHaveLength(1));
+    expect(client.subscriptionsTo('AgentPageHeartbeats')).toHaveLength(1);
+    client.emitError('subscriber fell more than 100 heartbeat batches behind; subscribe again', 'AgentPageHeartbeats');
+    await waitFor(() => expect(client.subscriptionsTo('AgentPageHeartbeats')).toHaveLength(2), { timeout: RETRY_FIRST_MS + 1000 });
+    expect(client.subscriptionsTo('AgentPageHeartbeats')[1]).toEqual({ agentIds: [ID] });
+    // Opened before the failed one was closed; the events subscription was left alone.
+    expect(client.log.filter((l) => l.includes('Heartbeats'))).toEqual(['open AgentPageHeartbeats #1', 'open AgentPageHeartbeats #2', 'close AgentPageHeartbeats #1']);
+    expect(client.subscriberCount('AgentEvents')).toBe(1);
+
+    // Its first push, the current state, brings what was taken meanwhile.
+    const at = ago(2);
+    const agent = { id: ID, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-28) };
+    client.emit({ agentHeartbeats: { heartbeats: [{ at, health: 'DEGRADED', agent: { ...agent, recentHeartbeats: [beat(2, 'DEGRADED'), beat(10), beat(20)] } }] } }, 'AgentPageHeartbeats');
+    await waitFor(() => expect(bars()).toHaveLength(3));
+    expect(bars().at(-1)!.dataset.health).toBe('DEGRADED');
   });
 });

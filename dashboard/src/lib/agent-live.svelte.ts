@@ -11,7 +11,9 @@ import {
   type Heartbeat,
 } from './documents';
 import { describeError } from './errors';
+import type { ResultOf } from './graphql';
 import { latestPerAgent, prependHeartbeats, withLiveness } from './heartbeats';
+import { Resubscriber } from './resubscribe';
 import { appendEvents, lastCursor, prependEvents } from './timeline';
 
 const PAGE = 50;
@@ -23,7 +25,9 @@ const PAGE = 50;
  * After a reconnect it restarts from that cursor, replaying exactly what was missed
  * (and only that: an agent's own last event may be far older than the log's head).
  * Heartbeats are pushed by agentHeartbeats: each one joins the strip (`heartbeats`, newest
- * first, as Agent.recentHeartbeats) and brings the agent's liveness fields up to date.
+ * first, as Agent.recentHeartbeats) and brings the agent's liveness fields up to date;
+ * the first push, the agent's current state, fills in what fell between query and
+ * subscription.
  */
 export class AgentLive {
   agent = $state.raw<AgentDetail | null>(null);
@@ -127,7 +131,9 @@ export class AgentLive {
       if (e.type === 'DEREGISTERED') this.deregistered = true;
       else if (agent) this.agent = agent;
     });
-    const beats = this.#client.subscription(AgentPageHeartbeatsSubscription, { agentIds: [this.id] }).subscribe((result) => {
+    // Its first push is the agent's current state (with its history): what the page query
+    // may have missed. An error (the stream ended) opens it again after a pause.
+    const beats = new Resubscriber<{ data?: ResultOf<typeof AgentPageHeartbeatsSubscription>; error?: unknown }>((result) => {
       const batch = result.data?.agentHeartbeats?.heartbeats.filter((h) => h.agent.id === this.id);
       if (!batch || batch.length === 0) return;
       const pushed = latestPerAgent(batch).get(this.id);
@@ -136,9 +142,10 @@ export class AgentLive {
       const next = current && pushed && withLiveness(current, pushed);
       if (next) this.agent = { ...next, healthMessage: pushed.healthMessage };
     });
+    beats.open((onResult) => this.#client.subscription(AgentPageHeartbeatsSubscription, { agentIds: [this.id] }).subscribe(onResult));
     this.#unsubscribe = () => {
       sub.unsubscribe();
-      beats.unsubscribe();
+      beats.close();
     };
   }
 

@@ -200,9 +200,10 @@ export class FleetState {
     this.#watchVisible();
   }
 
+  /** Cheap unless a row on screen is not watched yet, so it runs after every change. */
   #watchVisible() {
     const { start, end } = this.#visible;
-    this.#live.watch(this.agents.slice(start, end).map((a) => a.id));
+    this.#live.watch(this.agents, start, end);
   }
 
   #recoverSoon() {
