@@ -28,6 +28,27 @@ describe('recent heartbeats strip', () => {
     expect(screen.getByText(/3 of the last 30, 2 not healthy/)).toBeTruthy();
   });
 
+  it('is a list described by its summary, and names each bar with its date too when the heartbeats fall on more than one date', () => {
+    const days = 24 * 3600;
+    render(HeartbeatStrip, { heartbeats: [beat(10), beat(2 * days)], intervalSeconds: 3600, now });
+    const list = screen.getByRole('list', { name: /recent heartbeats/i });
+    expect(list.getAttribute('role')).toBe('list');
+    const summary = document.getElementById(list.getAttribute('aria-describedby')!)!;
+    expect(summary.textContent).toMatch(/2 of the last 30/);
+    const [older] = within(list).getAllByRole('listitem');
+    expect(older.querySelector('.visually-hidden')!.textContent).toBe(`${new Date(ago(2 * days)).toLocaleString()}, healthy`);
+  });
+
+  it('names bars by their time alone when all fall on one date', () => {
+    // Two heartbeats ten seconds apart, at noon today: the same date whatever the time zone.
+    const noon = new Date();
+    noon.setHours(12, 0, 0, 0);
+    const at = (s: number) => new Date(noon.getTime() - s * 1000).toISOString();
+    render(HeartbeatStrip, { heartbeats: [{ at: at(0), health: 'HEALTHY' }, { at: at(10), health: 'DEGRADED' }], intervalSeconds: 10, now: noon.getTime() });
+    const [older] = within(screen.getByRole('list', { name: /recent heartbeats/i })).getAllByRole('listitem');
+    expect(older.querySelector('.visually-hidden')!.textContent).toBe(`${new Date(at(10)).toLocaleTimeString()}, degraded`);
+  });
+
   it('shows a gap where the agent was silent for more than one and a half intervals', () => {
     render(HeartbeatStrip, { heartbeats: [beat(10), beat(100), beat(110)], intervalSeconds: 10, now });
     const gap = document.querySelector<HTMLElement>('li.gap')!;
