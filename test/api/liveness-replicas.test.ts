@@ -121,7 +121,8 @@ async function heartbeatFeedScenario(a: string, b: string) {
   try {
     const agent = await register(a, {});
     const sub = subscribeWs(client, HEARTBEATS, { ids: [agent.id] });
-    // Only heartbeats after the subscription's first read are reported: beat until one is.
+    // Beat until one arrives: the subscription may not be open for the first few, and its
+    // first push (the agent's current state, once it has one) must show A's heartbeat.
     const sent: string[] = [];
     await waitFor(
       async () => {
