@@ -41,7 +41,8 @@ export class MemoryBus implements EventBus {
 /** Several replicas on one PostgreSQL: LISTEN/NOTIFY, on a connection kept for it. */
 export class PgNotifyBus implements EventBus {
   private readonly emitter = new EventEmitter();
-  private client?: pg.PoolClient;
+  /** Hands the listening connection back to the pool, once, however often it is called. */
+  private release?: (destroy: boolean) => void;
   private closed = false;
 
   constructor(
@@ -55,15 +56,32 @@ export class PgNotifyBus implements EventBus {
 
   private async listen(): Promise<void> {
     const client = await this.pool.connect();
-    client.on('notification', () => this.emitter.emit('signal'));
-    client.on('error', (err) => {
+    let released = false;
+    const onNotification = () => this.emitter.emit('signal');
+    // A connection can report more than one error; it is given back and replaced once.
+    const onError = (err: Error) => {
+      if (released) return;
       this.onError(err);
-      client.release(true);
-      if (this.client === client) this.client = undefined;
+      release(true);
       void this.reconnect();
-    });
-    await client.query(`listen ${EVENTS_CHANNEL}`);
-    this.client = client;
+    };
+    const release = (destroy: boolean) => {
+      if (released) return;
+      released = true;
+      if (this.release === release) this.release = undefined;
+      // Once back in the pool, the pool's own error handler covers the connection.
+      client.off('notification', onNotification).off('error', onError);
+      client.release(destroy);
+    };
+    client.on('notification', onNotification).on('error', onError);
+    try {
+      await client.query(`listen ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      release(true);
+      throw err;
+    }
+    if (this.closed) return release(true);
+    this.release = release;
     // Whatever was committed while we were not listening is picked up by a read now.
     this.emitter.emit('signal');
   }
@@ -71,6 +89,7 @@ export class PgNotifyBus implements EventBus {
   private async reconnect(): Promise<void> {
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5_000)) {
       await new Promise((r) => setTimeout(r, delay));
+      if (this.closed) return;
       try {
         await this.listen();
         return;
@@ -93,11 +112,7 @@ export class PgNotifyBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     this.emitter.removeAllListeners();
-    const client = this.client;
-    this.client = undefined;
-    if (client) {
-      await client.query(`unlisten ${EVENTS_CHANNEL}`).catch(() => {});
-      client.release();
-    }
+    // Destroyed rather than returned: a connection that listened is not reused.
+    this.release?.(true);
   }
 }
