@@ -2,13 +2,14 @@ import type { Db } from '../db';
 import type { AgentRow } from './agents.table';
 
 /** Everything about an agent that may be shown: the row without its token hash, plus tags. */
-export type PublicAgent = Omit<AgentRow, 'tokenHash'> & { tags: string[] };
+export type PublicAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat'> & { tags: string[] };
 
 /** The columns that hold an agent's recent heartbeats (Agent.recentHeartbeats). */
 export type HeartbeatHistory = Pick<AgentRow, 'recentHeartbeatAt' | 'recentHealth'>;
 
 export function publicAgent(row: AgentRow, tags: string[]): PublicAgent {
-  const { tokenHash: _secret, ...rest } = row;
+  // The token hash is a secret; status_before_heartbeat is bookkeeping of the heartbeat statement.
+  const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, ...rest } = row;
   return { ...rest, tags };
 }
 

@@ -42,6 +42,10 @@ export const agents = pgTable(
     // indexed status column, as one that moves an agent between online and degraded does).
     lastHeartbeat: at('last_heartbeat'),
     lastSequence: integer('last_sequence'),
+    // The status before the latest heartbeat write, set by that write itself: the batch
+    // UPDATE returns it beside the new status, so it learns of a transition from the row
+    // version it actually replaced, without first locking the rows in a separate step.
+    statusBeforeHeartbeat: agentStatus('status_before_heartbeat'),
     offlineAt: at('offline_at'),
     // The last accepted heartbeats, newest first, at most RECENT_HEARTBEATS, written by the
     // same batch statement as last_heartbeat: history without a second write, and no index,

@@ -119,45 +119,48 @@ const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null &&
 const KEEP = sql.raw(String(RECENT_HEARTBEATS));
 
 /**
- * The batch statement. Rows are locked in id order (so concurrent batches and the
- * sweeper cannot deadlock each other over them) and matched on id *and* token hash,
- * so a revoked or foreign token writes nothing. A heartbeat whose sequence is below
- * the last one seen still proves the agent alive, but its health is not applied.
- * Each accepted heartbeat is also prepended to the row's own short history (time and
- * the health in effect after it, so a stale one records the kept health), trimmed to
- * RECENT_HEARTBEATS: no second statement, no index. The health the row keeps (the
- * reported one, or for a stale heartbeat the current one) is decided once, in `locked`,
- * where the row is read under its lock.
+ * The batch statement: one UPDATE, matched on id *and* token hash, so a revoked or
+ * foreign token writes nothing. A heartbeat whose sequence is below the last one seen
+ * still proves the agent alive, but its health is not applied. Each accepted heartbeat
+ * is also prepended to the row's own short history (time and the health in effect after
+ * it, so a stale one records the kept health), trimmed to RECENT_HEARTBEATS: no second
+ * statement, no index.
+ *
+ * The new values are computed once per row in the sub-select, from the row version the
+ * UPDATE replaces (PostgreSQL re-reads a row changed by a concurrent commit before
+ * applying them), and that version's status is kept in status_before_heartbeat: so the
+ * statement returns each transition exactly without locking its rows in a step of its
+ * own. Input sorted by id makes concurrent batches take their row locks in one order.
  */
 export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date, missedHeartbeats: number): Promise<HeartbeatRow[]> {
-  const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(batch.map(pick));
+  const sorted = batch.slice().sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
+  const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(sorted.map(pick));
   const result = (await tx.execute(sql`
     with input as (
       select * from unnest(
         ${col((w) => w.agentId)}::uuid[], ${col((w) => w.tokenHash)}::text[], ${col((w) => w.health)}::text[]::health_status[],
         ${col((w) => w.message)}::text[], ${col((w) => w.sequence)}::int[]
       ) as u(id, token_hash, health, message, seq)
-    ), locked as (
-      select a.id, a.status as previous_status, s.stale,
-             case when s.stale then a.health else u.health end as health,
-             u.message, u.seq
-      from agents a join input u on a.id = u.id and a.token_hash = u.token_hash
-      cross join lateral (select (u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence) as stale) s
-      order by a.id
-      for update of a
     )
     update agents a set
-      last_heartbeat = ${now},
-      offline_at = ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
-      health = l.health,
-      recent_heartbeat_at = (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
-      recent_health = (array_prepend(l.health, a.recent_health))[1:${KEEP}],
-      health_message = case when l.stale then a.health_message else l.message end,
-      last_sequence = case when l.stale then a.last_sequence else coalesce(l.seq, a.last_sequence) end,
-      status = case when l.health = 'healthy' then 'online'::agent_status else 'degraded'::agent_status end
-    from locked l
-    where a.id = l.id
-    returning a.id, l.previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision, l.stale
+      (last_heartbeat, offline_at, health, recent_heartbeat_at, recent_health, health_message, last_sequence, status, status_before_heartbeat) = (
+        select ${now}::timestamptz,
+               ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
+               k.health,
+               (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
+               (array_prepend(k.health, a.recent_health))[1:${KEEP}],
+               case when k.stale then a.health_message else u.message end,
+               case when k.stale then a.last_sequence else coalesce(u.seq, a.last_sequence) end,
+               case when k.health = 'healthy' then 'online'::agent_status else 'degraded'::agent_status end,
+               a.status
+        from (select s.stale, case when s.stale then a.health else u.health end as health
+              from (select u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence as stale) s) k
+      )
+    from input u
+    where a.id = u.id and a.token_hash = u.token_hash
+    returning a.id, a.status_before_heartbeat as previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
+              -- last_sequence kept its old value exactly when the heartbeat was stale
+              (u.seq is not null and u.seq < a.last_sequence) as stale
   `)) as unknown as { rows: Record<string, unknown>[] };
   // offline_at is computed here as the statement computes it, rather than parsed back from text.
   return result.rows.map((r) => {

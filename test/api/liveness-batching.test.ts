@@ -55,3 +55,36 @@ describe('heartbeats written together in one batch', () => {
     expect(a3.body).toMatchObject({ status: 'degraded', stale_sequence: true });
   });
 });
+
+describe('heartbeats racing in concurrent batches', () => {
+  // Flushes every millisecond, several at once on PostgreSQL: one agent's heartbeats
+  // land in batches that commit in any order.
+  let fast: TestServer;
+  beforeAll(async () => {
+    fast = await startTestServer({ env: { HEARTBEAT_FLUSH_MS: '1' } });
+  });
+  afterAll(() => fast?.close());
+
+  it('records each agent\u2019s transitions as one unbroken chain: every event starts where the one before it ended', async () => {
+    const agents = await Promise.all(Array.from({ length: 8 }, (_, i) => registerAgent(fast.url, fast.enrollmentToken, { name: `race-${i}` })));
+    const sender = async (agent: (typeof agents)[number], n: number) => {
+      for (let i = 0; i < n; i++) {
+        const status = Math.random() < 0.5 ? 'healthy' : 'degraded';
+        expect((await heartbeatRest(fast.url, agent.id, agent.token, { health: { status } })).status).toBe(200);
+      }
+    };
+    // Four senders per agent, no sequence numbers: whichever batch commits last decides.
+    await Promise.all(agents.flatMap((agent) => Array.from({ length: 4 }, () => sender(agent, 15))));
+    for (const agent of agents) {
+      const res = await graphql(fast.url, fast.viewerToken, 'query($id: ID!) { agent(id: $id) { status } agentEventLog(agentId: $id, last: 500) { type previousStatus status } }', { id: agent.id });
+      const changes = res.body.data.agentEventLog.filter((e: { type: string }) => e.type === 'STATUS_CHANGED');
+      let status = 'ONLINE';
+      for (const change of changes) {
+        expect(change.previousStatus).toBe(status);
+        expect(change.status).not.toBe(change.previousStatus);
+        status = change.status;
+      }
+      expect(res.body.data.agent.status).toBe(status);
+    }
+  });
+});

@@ -1,0 +1,1 @@
+ALTER TABLE "agents" ADD COLUMN "status_before_heartbeat" "agent_status";
