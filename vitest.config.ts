@@ -1,10 +1,5 @@
-import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
-
-// Vite would hand the server's own files graphql's ESM build (its "module" field) while
-// yoga's executor, loaded by Node, gets the CommonJS one: two GraphQLError classes, so
-// every expected error failed `instanceof` and was masked. One copy, as under tsx.
-const graphqlMain = createRequire(import.meta.url).resolve('graphql');
+import { graphqlAlias } from './test/graphql-alias';
 
 const TIMING = 'test/api/**/*.timing.test.ts';
 
@@ -15,7 +10,7 @@ const TIMING = 'test/api/**/*.timing.test.ts';
  */
 const api = (name: string, env: Record<string, string>, timingGroup: number) => [
   {
-    resolve: { alias: [{ find: /^graphql$/, replacement: graphqlMain }] },
+    resolve: graphqlAlias,
     test: {
       name,
       include: ['test/api/**/*.test.ts'],
@@ -27,7 +22,7 @@ const api = (name: string, env: Record<string, string>, timingGroup: number) => 
     },
   },
   {
-    resolve: { alias: [{ find: /^graphql$/, replacement: graphqlMain }] },
+    resolve: graphqlAlias,
     test: {
       name: `${name}-timing`,
       include: [TIMING],

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 
 /**
  * Debian's Chromium; the project never downloads a browser of its own. E2E_CHROMIUM_PATH
@@ -69,4 +69,27 @@ export function unlabelledControls(page: Page): Promise<string[]> {
       })
       .map((el) => el.outerHTML.slice(0, 120)),
   );
+}
+
+/**
+ * Routes the context's /graphql socket through Playwright, so a test can cut it and
+ * refuse new ones until it restores them, as a restarting server or a flaky network would.
+ */
+export async function cuttableSocket(context: BrowserContext): Promise<{ cut(): Promise<void>; restore(): void }> {
+  let down = false;
+  let live: WebSocketRoute | undefined;
+  await context.routeWebSocket(/\/graphql$/, (ws) => {
+    if (down) return void ws.close({ code: 1012, reason: 'service restart' });
+    live = ws;
+    ws.connectToServer();
+  });
+  return {
+    async cut() {
+      down = true;
+      await live!.close({ code: 1012, reason: 'service restart' });
+    },
+    restore() {
+      down = false;
+    },
+  };
 }

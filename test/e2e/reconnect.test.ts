@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, WebSocketRoute } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { registerAgent } from './agents';
-import { browserAvailable, launchChromium, row } from './browser';
+import { browserAvailable, cuttableSocket, launchChromium, row } from './browser';
 
 describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
   let server: TestServer;
@@ -22,20 +22,13 @@ describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
   it('the agent timeline resumes after a reconnect with the events it missed', async () => {
     const agent = await registerAgent(server.url, server.enrollmentToken, { name: 'timeline' });
     const context = await browser.newContext();
-    let down = false;
-    let live: WebSocketRoute | undefined;
-    await context.routeWebSocket(/\/graphql$/, (ws) => {
-      if (down) return void ws.close({ code: 1012, reason: 'service restart' });
-      live = ws;
-      ws.connectToServer();
-    });
+    const socket = await cuttableSocket(context);
     const page = await context.newPage();
     await page.goto(`${server.url}/dashboard/agents/${agent.id}#token=${server.viewerToken}`);
     await page.locator('li[data-event-type="REGISTERED"]').waitFor();
     await page.locator('[data-connection="live"]').waitFor();
 
-    down = true;
-    await live!.close({ code: 1012, reason: 'service restart' });
+    await socket.cut();
     await page.locator('[data-connection="reconnecting"]').waitFor();
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',
@@ -44,7 +37,7 @@ describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
     });
     expect(res.ok).toBe(true);
 
-    down = false;
+    socket.restore();
     await page.locator('[data-connection="live"]').waitFor({ timeout: 15_000 });
     await page.locator('li[data-event-type="TAGS_CHANGED"]').waitFor({ timeout: 10_000 });
     await page.locator('li[data-tag="while-down"]').waitFor();
@@ -54,22 +47,13 @@ describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
 
   it('shows reconnecting… while the socket is down, and after reconnecting shows what it missed', async () => {
     const context = await browser.newContext();
-    // The socket passes through Playwright, so the test can cut it and refuse new ones,
-    // as a restarting server or a flaky network would.
-    let down = false;
-    let live: WebSocketRoute | undefined;
-    await context.routeWebSocket(/\/graphql$/, (ws) => {
-      if (down) return void ws.close({ code: 1012, reason: 'service restart' });
-      live = ws;
-      ws.connectToServer();
-    });
+    const socket = await cuttableSocket(context);
     const page = await context.newPage();
     await page.goto(`${server.url}/dashboard/#token=${server.viewerToken}`);
     await page.locator('[data-connection="live"]').waitFor();
     await row(page, 'steady').waitFor();
 
-    down = true;
-    await live!.close({ code: 1012, reason: 'service restart' });
+    await socket.cut();
     await page.locator('[data-connection="reconnecting"]').waitFor();
     expect(await page.getByRole('status').filter({ hasText: 'reconnecting…' }).count()).toBe(1);
 
@@ -78,7 +62,7 @@ describe.skipIf(!browserAvailable)('connection loss in Chromium', () => {
     await page.waitForTimeout(500);
     expect(await row(page, 'missed-while-down').count()).toBe(0);
 
-    down = false;
+    socket.restore();
     await page.locator('[data-connection="live"]').waitFor({ timeout: 15_000 });
     await row(page, 'missed-while-down').waitFor({ timeout: 10_000 });
     const counts = await fetch(`${server.url}/graphql`, {

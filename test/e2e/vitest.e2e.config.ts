@@ -1,14 +1,13 @@
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
+import { graphqlAlias } from '../graphql-alias';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export default defineProject({
   root: repoRoot,
-  // The server runs in-process here too: one graphql copy for it and the libraries it
-  // hands its schema to (see vitest.config.ts).
-  resolve: { alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') }] },
+  // The server runs in-process here too.
+  resolve: graphqlAlias,
   test: {
     name: 'e2e',
     // Under the root config's `projects` the scan would start in test/e2e/ otherwise.
