@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { agentIdOfToken } from './auth/tokens';
 
 /** Every setting the server reads, parsed and checked once at start. */
 export interface Config {
@@ -48,6 +49,7 @@ function token(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters long`);
+  if (agentIdOfToken(raw)) throw new ConfigError(`${name} must not have the form of an agent token (am_agent_…)`);
   return raw;
 }
 

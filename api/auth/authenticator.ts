@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { agentIdOfToken, bearer, digestToken, sameDigest, sameHash, type AgentPrincipal, type OperatorKind, type Principal, type Role } from './tokens';
+import { agentIdOfToken, bearer, digestToken, hashToken, sameDigest, sameHash, type AgentPrincipal, type OperatorKind, type Principal, type Role } from './tokens';
 
 /**
  * Turns an `Authorization` value — from an HTTP header or a WebSocket
@@ -23,13 +23,16 @@ export class Authenticator {
       }
       return undefined;
     }
+    // An agent token names its agent; its hash is checked against that agent's row where
+    // it is used. Operator tokens never have this form (the configuration refuses one that
+    // does), so telling the two apart reveals nothing about any operator token.
+    const agentId = agentIdOfToken(token);
+    if (agentId) return { role: 'agent', agentId, tokenHash: hashToken(token) };
     const digest = digestToken(token);
     let match: OperatorKind | undefined;
     // Compare against every kind, so the time taken does not tell which one matched.
     for (const [kind, expected] of this.operatorDigests) if (sameDigest(digest, expected)) match = kind;
     if (match) return { role: match };
-    const agentId = agentIdOfToken(token);
-    if (agentId) return { role: 'agent', agentId, tokenHash: digest.toString('hex') };
     throw new AppError('FORBIDDEN', 'the token is not valid');
   }
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../api/config';
 import { request } from '../helpers/client';
 import { registerRest } from '../helpers/agents';
 import { createTestDatabase, onPostgres } from '../helpers/database';
@@ -132,3 +133,11 @@ if (!onPostgres()) {
     });
   });
 }
+
+describe('operator tokens from the environment', () => {
+  it('refuses one with the form of an agent token, which would be read as that agent', () => {
+    const agentShaped = `am_agent_${'0'.repeat(32)}_${'A'.repeat(43)}`;
+    expect(() => loadConfig({ ADMIN_TOKEN: agentShaped })).toThrow(/ADMIN_TOKEN must not have the form of an agent token/);
+    expect(() => loadConfig({ VIEWER_TOKEN: `${agentShaped}x` })).not.toThrow();
+  });
+});
