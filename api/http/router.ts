@@ -21,14 +21,14 @@ export interface Route {
 
 /** Finds the route for a request; a known path with another method is a 405, not a 404. */
 export function match(routes: Route[], method: string, pathname: string): { route: Route; params: string[] } {
-  const allowed = new Set<string>();
+  let allowed: Set<string> | undefined;
   for (const route of routes) {
     const m = route.path.exec(pathname);
     if (!m) continue;
     if (route.method === method) return { route, params: m.slice(1).map(safeDecode) };
-    allowed.add(route.method);
+    (allowed ??= new Set()).add(route.method);
   }
-  if (allowed.size > 0) throw methodNotAllowed(method, pathname, [...allowed].sort());
+  if (allowed) throw methodNotAllowed(method, pathname, [...allowed].sort());
   throw new AppError('NOT_FOUND', `no route for ${method} ${pathname}`);
 }
 
