@@ -118,21 +118,33 @@ const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null &&
 
 const KEEP = sql.raw(String(RECENT_HEARTBEATS));
 
+/** Whether the heartbeat's sequence is below the last one seen: it proves the agent alive, but its health is not applied. */
+const STALE = sql`(u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence)`;
+const HEALTH = sql`(case when ${STALE} then a.health else u.health end)`;
+const STATUS = sql`(case when ${HEALTH} = 'healthy' then 'online'::agent_status else 'degraded'::agent_status end)`;
+
 /**
  * The batch statement: one UPDATE, matched on id *and* token hash, so a revoked or
- * foreign token writes nothing. A heartbeat whose sequence is below the last one seen
- * still proves the agent alive, but its health is not applied. Each accepted heartbeat
- * is also prepended to the row's own short history (time and the health in effect after
- * it, so a stale one records the kept health), trimmed to RECENT_HEARTBEATS: no second
- * statement, no index.
+ * foreign token writes nothing. Each accepted heartbeat is also prepended to the row's
+ * own short history (time and the health in effect after it, so a stale one records the
+ * kept health), trimmed to RECENT_HEARTBEATS: no second statement, no index.
  *
- * The new values are computed once per row in the sub-select, from the row version the
- * UPDATE replaces (PostgreSQL re-reads a row changed by a concurrent commit before
+ * The new values are computed from the row version the UPDATE replaces (PostgreSQL
+ * re-reads a row changed by a concurrent commit, and re-checks the WHERE clause, before
  * applying them), and that version's status is kept in status_before_heartbeat: so the
  * statement returns each transition exactly without locking its rows in a step of its
  * own. Input sorted by id makes concurrent batches take their row locks in one order.
+ *
+ * With `unchangedOnly`, rows whose status the heartbeat would change are left alone,
+ * so the statement has no transition to record and may commit on its own.
  */
-export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date, missedHeartbeats: number): Promise<HeartbeatRow[]> {
+export async function writeHeartbeats(
+  tx: Db,
+  batch: HeartbeatWrite[],
+  now: Date,
+  missedHeartbeats: number,
+  { unchangedOnly = false } = {},
+): Promise<HeartbeatRow[]> {
   const sorted = batch.slice().sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
   const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(sorted.map(pick));
   const result = (await tx.execute(sql`
@@ -141,38 +153,43 @@ export async function writeHeartbeats(tx: Db, batch: HeartbeatWrite[], now: Date
         ${col((w) => w.agentId)}::uuid[], ${col((w) => w.tokenHash)}::text[], ${col((w) => w.health)}::text[]::health_status[],
         ${col((w) => w.message)}::text[], ${col((w) => w.sequence)}::int[]
       ) as u(id, token_hash, health, message, seq)
+    ), updated as (
+      update agents a set
+        last_heartbeat = ${now}::timestamptz,
+        offline_at = ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
+        health = ${HEALTH},
+        recent_heartbeat_at = (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
+        recent_health = (array_prepend(${HEALTH}, a.recent_health))[1:${KEEP}],
+        health_message = case when ${STALE} then a.health_message else u.message end,
+        last_sequence = case when ${STALE} then a.last_sequence else coalesce(u.seq, a.last_sequence) end,
+        status = ${STATUS},
+        status_before_heartbeat = a.status
+      from input u
+      -- The ids once more as a list: the planner then finds the rows by primary key rather
+      -- than hashing the whole table to join a few hundred of them.
+      where a.id = u.id and a.id = any(array(select id from input)) and a.token_hash = u.token_hash
+        ${unchangedOnly ? sql`and ${STATUS} = a.status` : sql``}
+      returning a.id, a.status_before_heartbeat, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
+                -- last_sequence kept its old value exactly when the heartbeat was stale
+                (u.seq is not null and u.seq < a.last_sequence) as stale
     )
-    update agents a set
-      (last_heartbeat, offline_at, health, recent_heartbeat_at, recent_health, health_message, last_sequence, status, status_before_heartbeat) = (
-        select ${now}::timestamptz,
-               ${now}::timestamptz + make_interval(secs => a.heartbeat_interval_seconds * ${missedHeartbeats}),
-               k.health,
-               (array_prepend(${now}::timestamptz, a.recent_heartbeat_at))[1:${KEEP}],
-               (array_prepend(k.health, a.recent_health))[1:${KEEP}],
-               case when k.stale then a.health_message else u.message end,
-               case when k.stale then a.last_sequence else coalesce(u.seq, a.last_sequence) end,
-               case when k.health = 'healthy' then 'online'::agent_status else 'degraded'::agent_status end,
-               a.status
-        from (select s.stale, case when s.stale then a.health else u.health end as health
-              from (select u.seq is not null and a.last_sequence is not null and u.seq < a.last_sequence as stale) s) k
-      )
-    from input u
-    where a.id = u.id and a.token_hash = u.token_hash
-    returning a.id, a.status_before_heartbeat as previous_status, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
-              -- last_sequence kept its old value exactly when the heartbeat was stale
-              (u.seq is not null and u.seq < a.last_sequence) as stale
-  `)) as unknown as { rows: Record<string, unknown>[] };
-  // offline_at is computed here as the statement computes it, rather than parsed back from text.
-  return result.rows.map((r) => {
-    const interval = Number(r.heartbeat_interval_seconds);
-    return {
-      id: r.id as string,
-      previousStatus: r.previous_status as HeartbeatRow['previousStatus'],
-      status: r.status as HeartbeatRow['status'],
-      heartbeatIntervalSeconds: interval,
-      configurationRevision: Number(r.configuration_revision),
-      offlineAt: new Date(now.getTime() + interval * missedHeartbeats * 1000),
-      stale: r.stale === true,
-    };
-  });
+    select json_agg(json_build_array(id, status_before_heartbeat, status, heartbeat_interval_seconds, configuration_revision, stale))::text as rows
+    from updated
+  `)) as unknown as { rows: { rows: string | null }[] };
+  // One row of JSON text for the whole batch: parsed at once by JSON.parse, rather than a
+  // result row (and its per-column parsing) per agent. offline_at is computed here as the
+  // statement computes it, rather than parsed back from text.
+  const text = result.rows[0]?.rows;
+  if (!text) return [];
+  return (JSON.parse(text) as ReturnedRow[]).map(([id, previousStatus, status, interval, revision, stale]) => ({
+    id,
+    previousStatus,
+    status,
+    heartbeatIntervalSeconds: interval,
+    configurationRevision: revision,
+    offlineAt: new Date(now.getTime() + interval * missedHeartbeats * 1000),
+    stale,
+  }));
 }
+
+type ReturnedRow = [string, HeartbeatRow['previousStatus'], HeartbeatRow['status'], number, number, boolean];

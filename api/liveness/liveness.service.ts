@@ -103,12 +103,21 @@ export class LivenessService {
     return row ? new AppError('FORBIDDEN', 'the agent token is not valid (revoked by a later registration?)') : notFound(`agent ${agentId}`);
   }
 
+  /**
+   * Most heartbeats change no status: one statement writes those and commits as it runs,
+   * a single round trip. The rest, and only if there are any, are written again in a
+   * transaction that records their transitions.
+   */
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { db, events, clock, config } = this.deps;
-    const byId = new Map(batch.map((w) => [w.agentId, w]));
+    const steady = await withRetry(() => writeHeartbeats(db, batch, clock.now(), config.missedHeartbeats, { unchangedOnly: true }));
+    const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
+    if (written.size === batch.length) return written;
+    const rest = batch.filter((w) => !written.has(w.agentId));
+    const byId = new Map(rest.map((w) => [w.agentId, w]));
     const { rows, messages } = await withRetry(() =>
       db.transaction(async (tx) => {
-        const rows = await writeHeartbeats(tx, batch, clock.now(), config.missedHeartbeats);
+        const rows = await writeHeartbeats(tx, rest, clock.now(), config.missedHeartbeats);
         const transitions = rows
           .filter((r) => r.previousStatus !== r.status)
           .map((r) => ({ id: r.id, previousStatus: r.previousStatus, status: r.status, reason: heartbeatReason(r.previousStatus, r.status, byId.get(r.id)!) }));
@@ -116,7 +125,8 @@ export class LivenessService {
       }),
     );
     events.committed(messages);
-    return new Map(rows.map((r) => [r.id, r]));
+    for (const r of rows) written.set(r.id, r);
+    return written;
   }
 
   /** Writes every accepted heartbeat before shutdown. */
