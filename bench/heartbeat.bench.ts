@@ -4,10 +4,14 @@
  * graphql-ws subscribers, and memory per idle subscriber. Every server runs in its
  * own process; the same raw-socket load generator (its own process) drives them all.
  *
- *   npm run bench [-- --quick] [--duration s] [--warmup s] [--agents 10000]
+ *   npm run bench [-- --quick] [--rounds 3] [--duration s] [--warmup s] [--agents 10000]
  *     [--concurrency 500] [--loadgens 1] [--subscribers 1000] [--sub-procs 2]
  *     [--fanout-rate 1] [--only bare,batched,naive,rest,yoga,graphql,fanout] [--profile]
  *     [--server-root <another checkout, for A/B>]
+ *
+ * The throughput phases run in rounds, each round every phase once in turn, and each
+ * phase reports its median round: a machine that slows down for a while then weighs on
+ * a round of every phase, not on whichever phase it happened to meet.
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
  * a scratch database is created there and dropped at the end. Results: bench/results/latest.json.
@@ -38,7 +42,8 @@ function flags() {
   const quick = argv.includes('--quick');
   return {
     quick,
-    durationMs: num('duration', quick ? 3 : 10) * 1000,
+    rounds: Math.max(1, num('rounds', quick ? 1 : 3)),
+    durationMs: num('duration', quick ? 3 : 8) * 1000,
     warmupMs: num('warmup', quick ? 1 : 3) * 1000,
     agents: num('agents', 10_000),
     concurrency: num('concurrency', 500),
@@ -82,7 +87,7 @@ async function main() {
   const fixed = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
   log(`Heartbeat benchmark: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
-  log(`  ${f.agents} agents, ${f.concurrency} concurrent, ${f.warmupMs / 1000} s warm-up + ${f.durationMs / 1000} s per phase; ${f.subscribers} subscribers`);
+  log(`  ${f.agents} agents, ${f.concurrency} concurrent, ${f.warmupMs / 1000} s warm-up + ${f.durationMs / 1000} s per phase, ${f.rounds} round${f.rounds > 1 ? 's' : ''}; ${f.subscribers} subscribers`);
   const db: ScratchDatabase = await createScratchDatabase(baseUrl);
   cleanups.push(() => db.drop());
   const pgVersion = await (async () => {
@@ -117,24 +122,33 @@ async function main() {
       p.real ? f.serverRoot : ROOT,
     );
 
-  const results: Partial<Record<PhaseKey, PhaseResult>> = {};
+  const rounds: Partial<Record<PhaseKey, PhaseResult[]>> = {};
   let sequenceBase = 0;
-  for (const phase of PHASES.filter((p) => !f.only || f.only.includes(p.key))) {
-    sequenceBase += 1_000_000;
-    const server = await start(phase);
-    cleanups.push(() => server.stop());
-    try {
-      results[phase.key] = await load(phase, server, agentsFile, f, sequenceBase, db.url);
-      const r = results[phase.key]!;
-      log(
-        `  ${phase.label.padEnd(32)} ${fixed(r.rate).padStart(6)} req/s  ${fixed(r.serverCpuUsPerRequest).padStart(4)} µs server CPU/req  p50 ${fixed(r.latencyMs.p50, 1)} ms  p99 ${fixed(r.latencyMs.p99, 1)} ms  ` +
-          `${r.commitsPerRequest ? `${fixed(1 / r.commitsPerRequest, 1)} req/commit  ` : ''}errors ${r.errors}  CPU (cores): server ${fixed(r.cpu.server, 2)} pg ${fixed(r.cpu.postgres, 2)} loadgen ${fixed(r.cpu.loadgen, 2)} other ${fixed(r.cpu.other, 2)}` +
-          (r.firstError ? `\n      first error: ${r.firstError}` : ''),
-      );
-    } finally {
-      await server.stop();
-      if (f.profile) keepMainThreadProfile(profileDir, phase.key);
+  const phases = PHASES.filter((p) => !f.only || f.only.includes(p.key));
+  for (let round = 1; round <= f.rounds; round++) {
+    if (f.rounds > 1) log(`  round ${round} of ${f.rounds}`);
+    for (const phase of phases) {
+      sequenceBase += 1_000_000;
+      const server = await start(phase);
+      cleanups.push(() => server.stop());
+      try {
+        const r = await load(phase, server, agentsFile, f, sequenceBase, db.url);
+        (rounds[phase.key] ??= []).push(r);
+        log(
+          `  ${phase.label.padEnd(32)} ${fixed(r.rate).padStart(6)} req/s  ${fixed(r.serverCpuUsPerRequest).padStart(4)} µs server CPU/req  p50 ${fixed(r.latencyMs.p50, 1)} ms  p99 ${fixed(r.latencyMs.p99, 1)} ms  ` +
+            `${r.commitsPerRequest ? `${fixed(1 / r.commitsPerRequest, 1)} req/commit  ` : ''}errors ${r.errors}  CPU (cores): server ${fixed(r.cpu.server, 2)} pg ${fixed(r.cpu.postgres, 2)} loadgen ${fixed(r.cpu.loadgen, 2)} other ${fixed(r.cpu.other, 2)}` +
+            (r.firstError ? `\n      first error: ${r.firstError}` : ''),
+        );
+      } finally {
+        await server.stop();
+        if (f.profile) keepMainThreadProfile(profileDir, phase.key);
+      }
     }
+  }
+  // Each phase by its median round (the lower middle one of an even count).
+  const results: Partial<Record<PhaseKey, PhaseResult>> = {};
+  for (const [key, list] of Object.entries(rounds) as [PhaseKey, PhaseResult[]][]) {
+    results[key] = list.slice().sort((a, b) => a.rate - b.rate)[Math.floor((list.length - 1) / 2)];
   }
 
   let fanout: FanoutResult | undefined;
@@ -166,9 +180,16 @@ async function main() {
     }
   }
 
-  const report = summarizeRun(results, fanout);
+  const report = summarizeRun(results, fanout, f.rounds);
+  // The target ratios of each round on its own: the spread the medians come from.
+  const perRound = (a: PhaseKey, b: PhaseKey) => rounds[a]?.map((r, i) => (rounds[b]?.[i] ? r.rate / rounds[b]![i].rate : NaN)) ?? [];
+  const roundRatios = { restVsBatchedCeiling: perRound('rest', 'batched'), graphqlVsTrivialYoga: perRound('graphql', 'yoga') };
   log('');
   for (const line of report.lines) log(line);
+  if (f.rounds > 1) {
+    const list = (xs: number[]) => (xs.length ? xs.map((x) => `${fixed(x, 2)}×`).join(' ') : '–');
+    log(`Each round on its own: REST / ceiling ${list(roundRatios.restVsBatchedCeiling)}; GraphQL / yoga ${list(roundRatios.graphqlVsTrivialYoga)}`);
+  }
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, 'latest.json');
   fs.writeFileSync(
@@ -179,8 +200,10 @@ async function main() {
         machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version, postgres: pgVersion },
         config: { ...f, only: f.only ?? 'all' },
         throughput: results,
+        rounds,
         fanout,
         ratios: report.ratios,
+        roundRatios,
         targets: report.targets,
       },
       null,

@@ -21,7 +21,7 @@ export interface PhaseResult {
 
 const REFERENCE = { batched: 13_000, naive: 3_400, yoga: 2_900 };
 
-export function summarizeRun(r: Partial<Record<PhaseKey, PhaseResult>>, fanout?: FanoutResult) {
+export function summarizeRun(r: Partial<Record<PhaseKey, PhaseResult>>, fanout?: FanoutResult, rounds = 1) {
   const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b ? a.rate / b.rate : undefined);
   // The same comparison by server CPU per request: what the ratio would be if both servers
   // had a core to themselves. On a shared machine req/s partly measures the CPU share won.
@@ -47,7 +47,7 @@ export function summarizeRun(r: Partial<Record<PhaseKey, PhaseResult>>, fanout?:
   const x = (v?: number) => (v === undefined ? '   –  ' : `${v.toFixed(2)}×`);
   const busiest = Math.max(0, ...Object.values(r).map((p) => p!.cpu.other));
   const lines = [
-    'Throughput                          req/s  server µs CPU/req  reference req/s (similar 2-core machine)',
+    `Throughput${rounds > 1 ? ` (median of ${rounds} rounds)` : ''}`.padEnd(36) + 'req/s  server µs CPU/req  reference req/s (similar 2-core machine)',
     ...(['bare', 'batched', 'naive', 'rest', 'yoga', 'graphql'] as PhaseKey[]).flatMap((k) =>
       r[k]
         ? [`  ${r[k]!.label.padEnd(32)} ${r[k]!.rate.toFixed(0).padStart(6)}  ${r[k]!.serverCpuUsPerRequest.toFixed(0).padStart(10)}${k in REFERENCE ? `         ~${REFERENCE[k as keyof typeof REFERENCE]}` : ''}`]
