@@ -50,7 +50,7 @@ export async function createApp(config: Config, opts: { clock?: Clock } = {}): P
     events,
     stream: new EventStream(feed, events),
     agents: new AgentService({ db, events, clock, config }),
-    liveness: new LivenessService({ db, events, clock, config, maxInFlight: database.pool ? Math.max(1, config.dbPoolSize - 2) : 1 }),
+    liveness: new LivenessService({ db, prepared: database.prepared, events, clock, config, maxInFlight: database.pool ? Math.max(1, config.dbPoolSize - 2) : 1 }),
     heartbeats,
   };
   const sweeper = new OfflineSweeper({

@@ -1,6 +1,5 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { RECENT_HEARTBEATS } from '../agents/agents.table';
-import type { Db } from '../db';
 
 export type Health = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -139,7 +138,7 @@ const STATUS = sql`(case when ${HEALTH} = 'healthy' then 'online'::agent_status 
  * so the statement has no transition to record and may commit on its own.
  */
 export async function writeHeartbeats(
-  tx: Db,
+  execute: (query: SQL) => Promise<unknown>,
   batch: HeartbeatWrite[],
   now: Date,
   missedHeartbeats: number,
@@ -147,7 +146,7 @@ export async function writeHeartbeats(
 ): Promise<HeartbeatRow[]> {
   const sorted = batch.slice().sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
   const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(sorted.map(pick));
-  const result = (await tx.execute(sql`
+  const result = (await execute(sql`
     with input as (
       select * from unnest(
         ${col((w) => w.agentId)}::uuid[], ${col((w) => w.tokenHash)}::text[], ${col((w) => w.health)}::text[]::health_status[],

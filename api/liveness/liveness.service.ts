@@ -6,7 +6,7 @@ import { authorizeAgent } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import type { Db } from '../db';
+import type { Database, Db } from '../db';
 import { AppError, notFound } from '../errors';
 import type { EventLog } from '../events/events.service';
 import type { AgentEventMessage } from '../events/events.types';
@@ -24,6 +24,8 @@ export interface Transition {
 
 export interface LivenessDeps {
   db: Db;
+  /** Runs the batch statement of heartbeats that change no status, prepared once per connection. */
+  prepared: Database['prepared'];
   events: EventLog;
   clock: Clock;
   config: Config;
@@ -104,20 +106,20 @@ export class LivenessService {
   }
 
   /**
-   * Most heartbeats change no status: one statement writes those and commits as it runs,
-   * a single round trip. The rest, and only if there are any, are written again in a
-   * transaction that records their transitions.
+   * Most heartbeats change no status: one prepared statement writes those and commits as
+   * it runs, a single round trip. The rest, and only if there are any, are written again
+   * in a transaction that records their transitions.
    */
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
-    const { db, events, clock, config } = this.deps;
-    const steady = await withRetry(() => writeHeartbeats(db, batch, clock.now(), config.missedHeartbeats, { unchangedOnly: true }));
+    const { db, prepared, events, clock, config } = this.deps;
+    const steady = await withRetry(() => writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), config.missedHeartbeats, { unchangedOnly: true }));
     const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
     if (written.size === batch.length) return written;
     const rest = batch.filter((w) => !written.has(w.agentId));
     const byId = new Map(rest.map((w) => [w.agentId, w]));
     const { rows, messages } = await withRetry(() =>
       db.transaction(async (tx) => {
-        const rows = await writeHeartbeats(tx, rest, clock.now(), config.missedHeartbeats);
+        const rows = await writeHeartbeats((query) => tx.execute(query), rest, clock.now(), config.missedHeartbeats);
         const transitions = rows
           .filter((r) => r.previousStatus !== r.status)
           .map((r) => ({ id: r.id, previousStatus: r.previousStatus, status: r.status, reason: heartbeatReason(r.previousStatus, r.status, byId.get(r.id)!) }));
