@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { HeartbeatBatcher, type FlushResult, type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/heartbeat.batcher';
+
+const write = (n: number): HeartbeatWrite => ({ agentId: `agent-${n}`, tokenHash: 'x', health: 'healthy', message: null, sequence: 1 });
+const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({
+  id: w.agentId,
+  previousStatus: 'online',
+  status: 'online',
+  heartbeatIntervalSeconds: 30,
+  configurationRevision: 0,
+  offlineAt: new Date(0),
+  stale: false,
+});
+
+/** A batcher whose one flush writes everything queued (no timer in the way), recording each batch. */
+function batcher(writes: HeartbeatWrite[][]) {
+  return new HeartbeatBatcher({
+    flushMs: 0,
+    batchSize: 10_000,
+    maxInFlight: 1,
+    write: async (batch): Promise<FlushResult> => {
+      writes.push(batch);
+      return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+    },
+  });
+}
+
+describe('heartbeat batcher', () => {
+  it('answers every heartbeat of a large batch with its own row, in a few turns of the event loop rather than one', async () => {
+    const writes: HeartbeatWrite[][] = [];
+    const b = batcher(writes);
+    const answeredAt: number[] = [];
+    let turns = 0;
+    let counting = true;
+    const countTurns = () => {
+      turns++;
+      if (counting) setImmediate(countTurns);
+    };
+    const pending = Array.from({ length: 200 }, (_, n) =>
+      b.enqueue(write(n)).then((row) => {
+        if (answeredAt.length === 0) setImmediate(countTurns);
+        answeredAt.push(turns);
+        return row;
+      }),
+    );
+    const rows = await Promise.all(pending);
+    counting = false;
+
+    expect(writes).toHaveLength(1);
+    expect(rows.map((r) => r?.id)).toEqual(Array.from({ length: 200 }, (_, n) => `agent-${n}`));
+    // Other work ran between the first answer and the last: the batch was not answered in one go.
+    expect(answeredAt[0]).toBe(0);
+    expect(answeredAt.at(-1)!).toBeGreaterThanOrEqual(5);
+  });
+
+  it('rejects every heartbeat of a batch whose write fails, and writes the next batch', async () => {
+    let fail = true;
+    const b = new HeartbeatBatcher({
+      flushMs: 0,
+      batchSize: 10_000,
+      maxInFlight: 1,
+      write: async (batch): Promise<FlushResult> => {
+        if (fail) throw new Error('database went away');
+        return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+      },
+    });
+    const failed = await Promise.allSettled([b.enqueue(write(1)), b.enqueue(write(2))]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect((await b.enqueue(write(3)))?.id).toBe('agent-3');
+  });
+});
