@@ -13,8 +13,8 @@ export const MAX_WATCHED_AGENTS = 500;
 /** Undelivered batches a subscriber may fall behind by before its stream is ended. */
 export const MAX_BACKLOG = 100;
 
-/** The agent as read for the feed: the whole row but its token hash (tags load on demand). */
-export type WatchedAgent = Omit<AgentRow, 'tokenHash'>;
+/** The agent as read for the feed: the row as publicAgent shows it (tags load on demand). */
+export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat'>;
 
 export interface AgentHeartbeat {
   agent: WatchedAgent;
@@ -35,7 +35,7 @@ interface Subscriber {
   channel: Channel<AgentHeartbeatBatch>;
 }
 
-const { tokenHash: _secret, ...COLUMNS } = getTableColumns(agents);
+const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, ...COLUMNS } = getTableColumns(agents);
 
 /** Checks a subscription's ids before its stream starts; a duplicate is watched once. */
 export function parseAgentIds(raw: readonly unknown[]): string[] {

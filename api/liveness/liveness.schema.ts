@@ -1,7 +1,6 @@
 import { Agent, AgentStatusEnum, ConfigurationEntry, HealthStatusEnum } from '../agents/agents.schema';
-import type { AgentRow } from '../agents/agents.table';
+import { RECENT_HEARTBEATS, type AgentRow } from '../agents/agents.table';
 import { builder } from '../graphql/builder';
-import { RECENT_HEARTBEATS } from '../agents/agents.table';
 import { MAX_BACKLOG, MAX_WATCHED_AGENTS, type AgentHeartbeat, type AgentHeartbeatBatch } from './heartbeat.feed';
 
 const HealthInput = builder.inputType('HealthInput', {
@@ -65,7 +64,7 @@ const AgentHeartbeatRef = builder.objectRef<AgentHeartbeat>('AgentHeartbeat').im
     agent: t.field({
       type: Agent,
       description: 'The agent as read for this batch: lastHeartbeat, offlineAt, status and health are current.',
-      // The row the feed read (all columns but the token hash), so fields resolve without a query.
+      // The row the feed read (its public columns), so fields resolve without a query.
       resolve: (h) => h.agent as unknown as AgentRow,
     }),
     at: t.field({ type: 'DateTime', description: 'When the server took it.', resolve: (h) => h.at }),
