@@ -190,8 +190,7 @@ export class FleetState {
         fresh.push({ cursor: '', type: 'DEREGISTERED', agentId: gone.id, previousStatus: null, status: null, agent: null });
       }
     }
-    const list = { agents: this.agents, totalCount: this.totalCount, complete: this.complete };
-    this.#setList(this.#replay(reduceFleet(list, fresh, this.#query), replay));
+    this.#setList(this.#replay(reduceFleet(this.#list, fresh, this.#query), replay));
   }
 
   /** The rows on screen, as the table reports them: the heartbeat feed follows them. */
@@ -223,6 +222,10 @@ export class FleetState {
     return mergeHeartbeats(reduceFleet(list, replay.events, this.#query), replay.heartbeats, this.#query);
   }
 
+  get #list(): FleetList<AgentRow> {
+    return { agents: this.agents, totalCount: this.totalCount, complete: this.complete };
+  }
+
   #setList(list: FleetList<AgentRow>) {
     this.agents = list.agents;
     this.totalCount = list.totalCount;
@@ -231,7 +234,7 @@ export class FleetState {
   }
 
   #applyHeartbeats(batch: PushedHeartbeat[]) {
-    this.#setList(mergeHeartbeats({ agents: this.agents, totalCount: this.totalCount, complete: this.complete }, batch, this.#query));
+    this.#setList(mergeHeartbeats(this.#list, batch, this.#query));
   }
 
   #applyEvents(batch: FleetEvent<AgentRow>[]) {
@@ -239,9 +242,7 @@ export class FleetState {
       const known = new Map(this.agents.map((a) => [a.id, a]));
       this.counts = reduceCounts(this.counts, batch, this.#query, (id) => known.get(id));
     }
-    this.#setList(
-      reduceFleet({ agents: this.agents, totalCount: this.totalCount, complete: this.complete }, batch, this.#query),
-    );
+    this.#setList(reduceFleet(this.#list, batch, this.#query));
     this.eventsApplied += batch.length;
     this.#markStatusChanges(batch);
     this.#summary.poke();

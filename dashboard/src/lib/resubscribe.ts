@@ -29,11 +29,6 @@ export class Resubscriber<R extends Result> {
     this.#onResult = onResult;
   }
 
-  /** Errors in a row so far (0 once a result arrives without one). */
-  get failures(): number {
-    return this.#failures;
-  }
-
   /** Opens `start` (a urql subscription), then closes the subscription it replaces. */
   open(start: Start<R>) {
     clearTimeout(this.#retryTimer);
