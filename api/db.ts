@@ -38,20 +38,38 @@ export async function openDatabase(opts: {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
+  /** Longest wait for a new connection before the query fails (PostgreSQL). */
+  connectTimeoutMs?: number;
+  /** Longest a statement may run; the server cancels it, and the client gives up a second later (PostgreSQL). */
+  statementTimeoutMs?: number;
+  /** An idle connection's error: it must not take the process down. */
+  onError?: (err: Error) => void;
 }): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
-    // An idle client that loses its server must not take the process down.
-    pool.on('error', (err) => console.error('[db] idle client error:', err.message));
+    const statementTimeout = opts.statementTimeoutMs ?? 15_000;
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+      // The server's own limit; then the client's, for a server that no longer answers at
+      // all (a partition drops packets, and a query would otherwise wait forever).
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 1_000,
+      keepAlive: true,
+    });
+    pool.on('error', (err) => (opts.onError ?? ((e) => console.error('[db] idle client error:', e.message)))(err));
     const db = drizzlePg({ client: pool, relations });
     // Replicas starting together take turns; the second finds nothing left to apply.
     const lock = await pool.connect();
     try {
+      // Waiting for another replica's migrations is not a stuck statement.
+      await lock.query('set statement_timeout = 0');
       await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
       await migratePg(db, { migrationsFolder });
     } finally {
       await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
-      lock.release();
+      // Discarded rather than returned to the pool with the changed timeout.
+      lock.release(true);
     }
     const prepared = (name: string, query: SQL) => {
       const { sql: text, params } = dialect.sqlToQuery(query);
@@ -64,4 +82,21 @@ export async function openDatabase(opts: {
   await migratePglite(db, { migrationsFolder });
   const prepared = (_name: string, query: SQL) => db.execute(query) as unknown as Promise<{ rows: Record<string, unknown>[] }>;
   return { db, kind: 'pglite', prepared, close: () => client.close() };
+}
+
+/**
+ * SQLSTATEs and socket errors that mean the database cannot be reached or has stopped
+ * serving, as opposed to a statement that failed on its own: connection exceptions (08),
+ * too many connections, shutdown and recovery, a cancelled (timed-out) statement.
+ */
+const UNAVAILABLE_CODES = new Set(['53300', '57014', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|Cannot use a pool after calling end/i;
+
+/** Whether an error (or any error in its `cause` chain) says the database is out of reach. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  }
+  return false;
 }

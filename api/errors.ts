@@ -10,9 +10,11 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -24,7 +26,7 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields?: FieldErrors,
-    /** Seconds, for RATE_LIMITED. */
+    /** Seconds, for RATE_LIMITED and SERVICE_UNAVAILABLE. */
     readonly retryAfter?: number,
     /** Extra response headers, such as the `Allow` of a 405. */
     readonly headers: Record<string, string> = {},
@@ -49,3 +51,9 @@ export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not
 /** A known path asked with a method it does not answer; `Allow` names those it does (RFC 9110). */
 export const methodNotAllowed = (method: string, path: string, allowed: string[]) =>
   new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, undefined, undefined, { allow: allowed.join(', ') });
+
+/** Seconds a client is told to wait while the database is out of reach. */
+export const UNAVAILABLE_RETRY_AFTER = 5;
+
+export const databaseUnavailable = () =>
+  new AppError('SERVICE_UNAVAILABLE', 'the database is out of reach; nothing was written, retry shortly', undefined, UNAVAILABLE_RETRY_AFTER);

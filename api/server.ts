@@ -1,125 +1,140 @@
-import { createYoga } from 'graphql-yoga';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { agentRoutes } from './agents/agents.routes';
+import { alertRoutes } from './alerts/alerts.routes';
 import type { App } from './app';
+import { AgentTokenVerifier } from './auth/agent-tokens';
 import { requirePrincipal } from './auth/authenticator';
-import type { Principal } from './auth/tokens';
-import { AppError } from './errors';
-import { createContext, type GraphQLContext } from './graphql/context';
-import { toGraphQLError } from './graphql/errors';
-import { subscribeShared } from './graphql/shared-subscribe';
-import { livenessRoutes } from './liveness/liveness.routes';
-import { schema } from './graphql/schema';
-import { MAX_BODY_BYTES, readBody, sendError, sendJson } from './http/http';
-import { match, type Route } from './http/router';
+import { bearer, digestToken, sameDigest, type AgentPrincipal, type Principal } from './auth/tokens';
+import { isDatabaseUnavailable } from './db';
+import { AppError, databaseUnavailable } from './errors';
+import { createGraphQLDoor } from './http/graphql';
+import { sendError, sendJson } from './http/http';
+import { Readiness } from './http/health';
+import { observeRequest, type RequestInfo, type RequestObserver } from './http/observe';
+import { match, routeLabel, type Route } from './http/router';
+import { handleOtlp, metricRoutes, OTLP_METRICS_PATH } from './metrics/metrics.routes';
 import { serveDashboard } from './http/static';
+import { parseTarget } from './http/target';
+import { createWebSocketDoor } from './http/websocket';
+import { livenessRoutes } from './liveness/liveness.routes';
+import { createTelemetry, type Telemetry } from './telemetry/prometheus';
 
-const routes: Route[] = [...livenessRoutes, ...agentRoutes];
-
-/** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
-function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
-  if (!req.headers['content-type']?.includes('json')) return body;
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) return value;
-  } catch {
-    // not JSON
-  }
-  return body;
-}
+const routes: Route[] = [...livenessRoutes, ...metricRoutes, ...agentRoutes, ...alertRoutes];
 
 export interface HttpServer {
   server: http.Server;
+  /** /metrics' registry. */
+  telemetry: Telemetry;
+  /**
+   * Stops taking work and finishes what was taken: /ready answers 503 at once; after
+   * `delayMs` (time for a load balancer to notice) the server stops accepting connections,
+   * answers every request it has read (each with `Connection: close`), ends SSE streams
+   * and closes WebSockets with 1001. Resolves once no request is left.
+   */
+  drain(delayMs?: number): Promise<void>;
+  /** Drops whatever connections remain, for a drain that ran out of time. */
+  destroy(): void;
   close(): Promise<void>;
 }
 
-/** One node:http server for /graphql, /api/v1, /dashboard and /health. */
+/** A whole HTTP answer written straight to a socket, for doors that have no ServerResponse. */
+function rawAnswer(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** One node:http server for /graphql (HTTP and WebSocket), /api/v1, /dashboard and /health. */
 export function createHttpServer(app: App): HttpServer {
   const { log } = app;
-  const mask = (error: unknown) => toGraphQLError(error, (err) => log.error('graphql error', err));
-  const yoga = createYoga<GraphQLContext>({
-    schema,
-    graphqlEndpoint: '/graphql',
-    landingPage: false,
-    logging: false,
-    maskedErrors: { maskError: mask },
-    // Validation errors come back as a result, not through maskError; give them the same 400.
-    plugins: [
-      {
-        onValidate: () => ({ result, setResult }: { result: readonly unknown[]; setResult(errors: unknown[]): void }) => {
-          if (result.length > 0) setResult(result.map(mask));
-        },
-      },
-      {
-        // An SSE subscription ends when its client leaves, not at its next event: the
-        // adapter aborts the request's signal on disconnect, and that closes the stream.
-        onSubscribe: ({ args }: { args: { contextValue: { request?: Request } } }) => ({
-          onSubscribeResult: ({ result }: { result: unknown }) => {
-            const signal = args.contextValue.request?.signal;
-            const stream = result as Partial<AsyncIterator<unknown>>;
-            if (signal && typeof stream.return === 'function') signal.addEventListener('abort', () => void stream.return!(), { once: true });
-          },
-        }),
-      },
-    ],
-    graphiql: {
-      title: 'Agent Monitor GraphQL',
-      defaultQuery: '{\n  viewer { role }\n  agentStatusCounts { online degraded offline total }\n}\n',
-      headers: JSON.stringify({ Authorization: 'Bearer <paste your admin or viewer token>' }),
-    },
-  });
+  const readiness = new Readiness(app.database, log);
+  const agentTokens = new AgentTokenVerifier(app.database.db, app.config.agentTokenCacheMs);
+  /** The request's principal; an agent token is checked against its agent unless the handler's write does it. */
+  const authenticate = async (authorization: unknown, verifyAgent: (p: AgentPrincipal) => boolean = () => true): Promise<Principal> => {
+    const principal = requirePrincipal(app.authenticator.authenticate(authorization));
+    if (principal.role === 'agent' && verifyAgent(principal)) await agentTokens.verify(principal);
+    return principal;
+  };
+  const graphql = createGraphQLDoor(app, authenticate);
+  const websocket = createWebSocketDoor(app, graphql);
+  /** Requests read and not yet answered: a drain waits for them. */
+  const active = new Set<ServerResponse>();
+  let idle: (() => void) | undefined;
 
-  async function graphql(req: IncomingMessage, res: ServerResponse, search: string) {
-    const isGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !new URLSearchParams(search).has('query');
-    let principal: Principal | undefined;
-    try {
-      principal = isGraphiQL ? undefined : requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
-    } catch (err) {
-      // Refused before execution, but still answered the way GraphQL clients read errors.
-      if (!(err instanceof AppError)) throw err;
-      return sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code } }] });
-    }
-    // Read here, within the size limit; yoga's Node adapter takes an already-read body
-    // from `req.body`, and a parsed JSON object without turning it back into a stream.
-    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, await readBody(req));
-    // The adapter aborts the operation (and ends an SSE stream) when the client leaves,
-    // and writes the answer, streamed or whole.
-    await yoga.handle(req, res, createContext(app.database.db, app.services, principal));
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    // Split by hand: a URL object per request is a measurable share of a heartbeat's cost.
-    let target = req.url ?? '/';
-    if (!target.startsWith('/')) {
-      // The absolute form ("GET http://host/path") is legal too, if rare.
-      const url = new URL(target, 'http://localhost');
-      target = url.pathname + url.search;
-    }
-    const q = target.indexOf('?');
-    const pathname = q < 0 ? target : target.slice(0, q);
-    const search = q < 0 ? '' : target.slice(q);
+  async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo) {
+    const { pathname, search } = parseTarget(req.url);
     if (pathname.startsWith('/api/')) {
       const { route, params } = match(routes, req.method ?? 'GET', pathname);
-      const principal: Principal = requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
+      info.route = routeLabel(route);
+      info.quiet = route.quiet === true;
+      // A heartbeat's write checks its own agent's token; one for another agent is checked here, so revoked is 401 and valid 403.
+      const principal = await authenticate(req.headers.authorization, (p) => !route.tokenCheckedByWrite || p.agentId !== params[0]);
       return route.handle({ req, res, search, params, principal, services: app.services });
     }
-    if (pathname === '/graphql') return graphql(req, res, search);
+    if (pathname === '/graphql') {
+      info.route = '/graphql';
+      return graphql.handle(req, res, search);
+    }
+    if (pathname === OTLP_METRICS_PATH) {
+      info.route = OTLP_METRICS_PATH;
+      return handleOtlp(app, req, res);
+    }
     if (pathname === '/health') {
-      return sendJson(res, 200, { status: 'ok', database: app.database.kind });
+      info.route = '/health';
+      return readiness.health(res);
+    }
+    if (pathname === '/ready') {
+      info.route = '/ready';
+      return readiness.ready(res);
+    }
+    if (pathname === '/metrics') {
+      info.route = '/metrics';
+      return serveMetrics(req, res);
     }
     if (pathname === '/') {
+      info.route = '/';
       res.writeHead(302, { location: '/dashboard/' }).end();
       return;
     }
-    if (pathname === '/dashboard' || pathname.startsWith('/dashboard/')) return serveDashboard(pathname, res);
+    if (pathname === '/dashboard' || pathname.startsWith('/dashboard/')) {
+      info.route = '/dashboard';
+      return serveDashboard(pathname, res, undefined, req.headers['accept-encoding']);
+    }
     throw new AppError('NOT_FOUND', `nothing at ${pathname}`);
   }
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
+  const telemetry = createTelemetry(app, {
+    sockets: () => websocket.stats().sockets,
+    subscriptions: () => websocket.stats().subscriptions,
+    sseStreams: () => graphql.openStreams(),
+  });
+  const observe: RequestObserver = (info, method, status, seconds, res) => {
+    telemetry.request(info.route, method, status, seconds);
+    active.delete(res);
+    if (active.size === 0) idle?.();
+  };
+  const metricsDigest = app.config.metricsToken ? digestToken(app.config.metricsToken) : undefined;
+
+  /** Prometheus text; for METRICS_TOKEN, or an admin or viewer token. */
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse) {
+    const token = bearer(req.headers.authorization);
+    if (!(metricsDigest && token && sameDigest(digestToken(token), metricsDigest))) {
+      const principal = requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
+      if (principal.role !== 'admin' && principal.role !== 'viewer') throw new AppError('FORBIDDEN', 'this needs METRICS_TOKEN, or an admin or viewer token');
+    }
+    const text = await telemetry.registry.metrics();
+    res.writeHead(200, { 'content-type': telemetry.registry.contentType, 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  /** The answer to whatever `handle` threw; never throws itself. */
+  function answerError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    try {
       if (res.headersSent) {
         log.error('error after response started', err);
         res.destroy();
@@ -127,59 +142,91 @@ export function createHttpServer(app: App): HttpServer {
         sendError(res, err);
       } else if (err instanceof URIError) {
         sendError(res, new AppError('BAD_REQUEST', 'malformed URL encoding'));
+      } else if (isDatabaseUnavailable(err)) {
+        log.error('database unavailable', err);
+        sendError(res, databaseUnavailable());
       } else {
-        log.error(`${req.method} ${req.url} failed`, err);
+        log.error(`${req.method} request failed`, err);
         sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
       }
-    });
-  });
+    } catch (inner) {
+      log.error('could not answer an error', inner);
+      res.destroy();
+    }
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    active.add(res);
+    // While draining, no connection is kept for another request.
+    if (readiness.draining) res.shouldKeepAlive = false;
+    try {
+      handle(req, res, observeRequest(req, res, log, observe)).catch((err) => answerError(req, res, err));
+    } catch (err) {
+      answerError(req, res, err);
+    }
+  };
+  const server = http.createServer(onRequest);
   // Keep-alive connections from agents would otherwise hold close() open.
   server.keepAliveTimeout = 5_000;
 
-  // graphql-ws on the same port and path. The operator token arrives as the
-  // connection_init payload {"authorization": "Bearer …"}; a missing or bad one closes
-  // the socket with 4403.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-  const principals = new WeakMap<object, Principal>();
-  // Formatted as JSON: the HTTP status yoga uses has no meaning on a socket.
-  const wsError = (e: unknown) => {
-    const { extensions, ...rest } = mask(e).toJSON();
-    const { http: _status, ...ext } = (extensions ?? {}) as Record<string, unknown>;
-    return { ...rest, extensions: ext };
-  };
-  const ws = useServer<{ authorization?: unknown }>(
-    {
-      schema,
-      // Generous, so a busy server does not turn away a client that did send its init.
-      connectionInitWaitTimeout: 10_000,
-      onConnect: (ctx) => {
-        try {
-          const principal = app.authenticator.authenticate(ctx.connectionParams?.authorization);
-          if (!principal || (principal.role !== 'admin' && principal.role !== 'viewer')) return false;
-          principals.set(ctx.extra.socket, principal);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      context: (ctx) => createContext(app.database.db, app.services, principals.get(ctx.extra.socket)),
-      subscribe: (args) => subscribeShared(args, (args.contextValue as { principal?: Principal }).principal?.role ?? ''),
-      onError: (_ctx, _id, _payload, errors) => errors.map(wsError),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e: GraphQLError) => wsError(e)) } : undefined,
-    },
-    wss,
-    app.config.wsKeepAliveMs,
-  );
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') return void socket.destroy();
-    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+  // Requests node:http cannot parse. Answered in the REST error shape; a client that has
+  // gone, or one that sent nothing parseable at all, just loses its socket.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    try {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      log.debug('malformed request', { code: err.code });
+      rawAnswer(socket, status, status === 408 ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST', status === 431 ? 'request headers are too large' : `malformed request (${err.code ?? 'unparseable'})`);
+    } catch (inner) {
+      log.error('clientError handling', inner);
+      socket.destroy();
+    }
   });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // Once upgraded, node:http no longer watches the socket: an error here would be uncaught.
+    socket.on('error', (err) => log.debug('upgrade socket error', err));
+    try {
+      if (/^websocket$/i.test(req.headers.upgrade ?? '') && parseTarget(req.url).pathname === '/graphql') return websocket.upgrade(req, socket, head);
+    } catch {
+      // a malformed target: answered below like any other request
+    }
+    // Any other upgrade (h2c, or WebSocket elsewhere) is ignored, as RFC 9110 lets a
+    // server do, and the request answered over HTTP/1.1; node:http has handed the socket
+    // over, so the answer is written on it directly and the connection closed after.
+    try {
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.once('finish', () => socket.end());
+      onRequest(req, res);
+    } catch (err) {
+      log.error('upgrade failed', err);
+      rawAnswer(socket, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+    }
+  });
+
+  async function drain(delayMs = 0): Promise<void> {
+    if (readiness.draining) return;
+    readiness.draining = true;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    // Stops listening and closes idle keep-alive connections; busy ones close after their answer.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
+    graphql.endStreams();
+    await websocket.close();
+    if (active.size > 0) await new Promise<void>((resolve) => (idle = resolve));
+    server.closeIdleConnections();
+    await closed;
+  }
 
   return {
     server,
+    telemetry,
+    drain,
+    destroy: () => server.closeAllConnections(),
     close: async () => {
-      await ws.dispose();
+      await websocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

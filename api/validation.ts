@@ -25,6 +25,7 @@ export class Validator {
     if (length < (opts.min ?? 0)) return this.fail(path, `must be at least ${opts.min} characters`);
     if (length > opts.max) return this.fail(path, `must be at most ${opts.max} characters`);
     if (hasNul(trimmed)) return this.fail(path, 'must not contain NUL characters');
+    if (hasLoneSurrogate(trimmed)) return this.fail(path, LONE_SURROGATE);
     return trimmed;
   }
 
@@ -61,6 +62,14 @@ export class Validator {
 
 export const hasNul = (s: string) => s.includes('\u0000');
 
+/**
+ * A UTF-16 surrogate without its pair is no character at all: PostgreSQL refuses it in
+ * JSON, and UTF-8 would turn it into U+FFFD, so two different names could become one.
+ * Refused, never rewritten. (With the u flag, \p{Cs} matches only unpaired surrogates.)
+ */
+export const hasLoneSurrogate = (s: string) => /\p{Cs}/u.test(s);
+export const LONE_SURROGATE = 'must not contain a lone UTF-16 surrogate (half of a pair, \\uD800-\\uDFFF)';
+
 /** Code points in `s`, counting no further than just past `max`. */
 function characters(s: string, max: number): number {
   let n = 0;
@@ -75,8 +84,8 @@ function characters(s: string, max: number): number {
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * What would make a JSON value fail in jsonb: NUL in a string or key (PostgreSQL refuses
- * \u0000) or nesting past MAX_JSON_DEPTH. Iterative, so any depth is safe to inspect.
+ * What would make a JSON value fail in jsonb: NUL or a lone surrogate in a string or key
+ * (PostgreSQL refuses both) or nesting past MAX_JSON_DEPTH. Iterative, so any depth is safe to inspect.
  */
 function jsonProblem(value: unknown): string | undefined {
   const pending: [unknown, number][] = [[value, 0]];
@@ -84,10 +93,12 @@ function jsonProblem(value: unknown): string | undefined {
     const [v, depth] = pending.pop()!;
     if (typeof v === 'string') {
       if (hasNul(v)) return 'must not contain NUL characters';
+      if (hasLoneSurrogate(v)) return LONE_SURROGATE;
     } else if (typeof v === 'object' && v !== null) {
       if (depth >= MAX_JSON_DEPTH) return `must not nest deeper than ${MAX_JSON_DEPTH} levels`;
       for (const [key, item] of Object.entries(v)) {
         if (!Array.isArray(v) && hasNul(key)) return 'must not contain NUL characters';
+        if (!Array.isArray(v) && hasLoneSurrogate(key)) return LONE_SURROGATE;
         pending.push([item, depth + 1]);
       }
     }
@@ -97,3 +108,36 @@ function jsonProblem(value: unknown): string | undefined {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
+
+/** Deeper than any input the API takes: metadata and configuration values stop at MAX_JSON_DEPTH. */
+export const MAX_VARIABLES_DEPTH = MAX_JSON_DEPTH + 16;
+
+/**
+ * Checks a GraphQL request's variables before anything else reads them: nesting (walked
+ * iteratively, so a 20 000-deep list is refused, not a stack overflow further on) and
+ * lone surrogates in any string or key, each reported at its path ("input.name").
+ */
+export function checkVariables(variables: unknown): void {
+  if (typeof variables !== 'object' || variables === null) return;
+  const v = new Validator();
+  const pending: [unknown, string, number][] = Object.entries(variables).map(([k, item]) => [item, k, 1]);
+  while (pending.length > 0 && Object.keys(v.errors).length < 10) {
+    const [value, path, depth] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (hasLoneSurrogate(value)) v.fail(path, LONE_SURROGATE);
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth > MAX_VARIABLES_DEPTH) {
+        v.fail(path, `must not nest deeper than ${MAX_VARIABLES_DEPTH} levels`);
+        continue;
+      }
+      for (const [key, item] of Object.entries(value)) {
+        if (!Array.isArray(value) && hasLoneSurrogate(key)) {
+          v.fail(path, `keys ${LONE_SURROGATE}`);
+          continue;
+        }
+        pending.push([item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1]);
+      }
+    }
+  }
+  v.done();
+}

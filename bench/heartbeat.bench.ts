@@ -1,12 +1,14 @@
 /**
  * Heartbeat benchmark (not a test): throughput of the real server over REST and
  * GraphQL on PostgreSQL against baselines this script starts, fan-out latency to
- * graphql-ws subscribers, and memory per idle subscriber. Every server runs in its
+ * graphql-ws subscribers, memory per idle subscriber, and alerting (OFFLINE → firing →
+ * webhook, and many agents offline at once: bench/lib/alerts.ts). Every server runs in its
  * own process; the same raw-socket load generator (its own process) drives them all.
  *
  *   npm run bench [-- --quick] [--rounds 3] [--duration s] [--warmup s] [--agents 10000]
  *     [--concurrency 500] [--loadgens 1] [--subscribers 1000] [--sub-procs 2]
- *     [--fanout-rate 1] [--only bare,batched,naive,rest,yoga,graphql,fanout] [--profile]
+ *     [--fanout-rate 1] [--register-concurrency 50] [--mass-agents 10000] [--alert-agents 10000]
+ *     [--only bare,batched,naive,rest,yoga,graphql,registerBare,register,fanout,mass,alerts] [--profile]
  *     [--server-root <another checkout, for A/B>]
  *
  * The throughput phases run in rounds, each round every phase once in turn, and each
@@ -23,8 +25,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { measureFanout, type FanoutResult } from './lib/fanout';
+import { measureMass, type MassResult } from './lib/mass';
 import { BENCH_TOKENS, createScratchDatabase, seedAgents, type ScratchDatabase } from './lib/fixtures';
 import { cpuWindow, forkWorker, nextMessage, startServer, type ServerProcess } from './lib/proc';
+import { measureAlerts, type AlertsResult } from './lib/alerts';
 import { summarizeRun, type PhaseKey, type PhaseResult } from './lib/report';
 import { summarize } from './lib/stats';
 import type { LoadResult } from './workers/loadgen';
@@ -47,6 +51,12 @@ function flags() {
     warmupMs: num('warmup', quick ? 1 : 3) * 1000,
     agents: num('agents', 10_000),
     concurrency: num('concurrency', 500),
+    /** Registrations in flight at once (the issue's figure: 50). */
+    registerConcurrency: num('register-concurrency', 50),
+    /** Agents that go offline, and come back, all at once in the mass phase. */
+    massAgents: num('mass-agents', 10_000),
+    /** Agents that go offline at once in the alerts phase. */
+    alertAgents: num('alert-agents', 10_000),
     loadgens: num('loadgens', 1),
     subscribers: num('subscribers', 1000),
     subProcesses: num('sub-procs', 2),
@@ -61,7 +71,7 @@ function flags() {
 interface Phase {
   key: PhaseKey;
   label: string;
-  mode: 'rest' | 'graphql';
+  mode: 'rest' | 'graphql' | 'register';
   file: string;
   real: boolean;
 }
@@ -72,6 +82,8 @@ const PHASES: Phase[] = [
   { key: 'rest', label: 'Agent Monitor REST', mode: 'rest', file: 'api/main.ts', real: true },
   { key: 'yoga', label: 'trivial yoga mutation', mode: 'graphql', file: 'bench/baselines/yoga.ts', real: false },
   { key: 'graphql', label: 'Agent Monitor GraphQL', mode: 'graphql', file: 'api/main.ts', real: true },
+  { key: 'registerBare', label: 'bare registration + event', mode: 'register', file: 'bench/baselines/register.ts', real: false },
+  { key: 'register', label: 'Agent Monitor registration', mode: 'register', file: 'api/main.ts', real: true },
 ];
 
 
@@ -111,7 +123,17 @@ async function main() {
   const profileDir = path.join(RESULTS, 'profiles');
   if (f.profile) fs.rmSync(profileDir, { recursive: true, force: true });
   if (f.serverRoot !== ROOT) log(`  real server from ${f.serverRoot}`);
-  const serverEnv = (name: string) => ({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'warn', ...BENCH_TOKENS, BENCH_NAME: name });
+  // The subscriber processes are a thousand dashboards behind one address, opening 50 sockets at a time each.
+  const serverEnv = (name: string) => ({
+    DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'warn',
+    WS_MAX_UNAUTHENTICATED_PER_ADDRESS: '1000',
+    ...BENCH_TOKENS,
+    BENCH_NAME: name,
+  });
   // One directory per phase: the tsx loader thread writes a profile of its own beside the main thread's.
   const start = (p: { key: string; file: string; real: boolean; label: string }) =>
     startServer(
@@ -180,15 +202,32 @@ async function main() {
     }
   }
 
-  const report = summarizeRun(results, fanout, f.rounds);
+  let mass: MassResult | undefined;
+  if (!f.only || f.only.includes('mass')) {
+    const server = await start({ key: 'mass', file: 'api/main.ts', real: true, label: 'Agent Monitor (mass transitions)' });
+    cleanups.push(() => server.stop());
+    try {
+      mass = await measureMass({ server, databaseUrl: db.url, viewerToken: BENCH_TOKENS.VIEWER_TOKEN, count: f.massAgents, log });
+    } finally {
+      await server.stop();
+    }
+  }
+
+  let alerts: AlertsResult | undefined;
+  if (!f.only || f.only.includes('alerts')) alerts = await measureAlerts({ baseUrl, agents: f.alertAgents, log });
+
+  const report = summarizeRun(results, fanout, f.rounds, mass, alerts);
   // The target ratios of each round on its own: the spread the medians come from.
   const perRound = (a: PhaseKey, b: PhaseKey) => rounds[a]?.map((r, i) => (rounds[b]?.[i] ? r.rate / rounds[b]![i].rate : NaN)) ?? [];
-  const roundRatios = { restVsBatchedCeiling: perRound('rest', 'batched'), graphqlVsTrivialYoga: perRound('graphql', 'yoga') };
+  const roundRatios = { restVsBatchedCeiling: perRound('rest', 'batched'), graphqlVsTrivialYoga: perRound('graphql', 'yoga'), registerVsBare: perRound('register', 'registerBare') };
   log('');
   for (const line of report.lines) log(line);
   if (f.rounds > 1) {
     const list = (xs: number[]) => (xs.length ? xs.map((x) => `${fixed(x, 2)}×`).join(' ') : '–');
-    log(`Each round on its own: REST / ceiling ${list(roundRatios.restVsBatchedCeiling)}; GraphQL / yoga ${list(roundRatios.graphqlVsTrivialYoga)}`);
+    log(
+      `Each round on its own: REST / ceiling ${list(roundRatios.restVsBatchedCeiling)}; GraphQL / yoga ${list(roundRatios.graphqlVsTrivialYoga)}; ` +
+        `registration / bare ${list(roundRatios.registerVsBare)}`,
+    );
   }
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, 'latest.json');
@@ -202,6 +241,8 @@ async function main() {
         throughput: results,
         rounds,
         fanout,
+        mass,
+        alerts,
         ratios: report.ratios,
         roundRatios,
         targets: report.targets,
@@ -237,7 +278,8 @@ async function commitCount(databaseUrl: string): Promise<number> {
 async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: ReturnType<typeof flags>, sequenceBase: number, databaseUrl: string): Promise<PhaseResult> {
   const workers = Array.from({ length: f.loadgens }, () => forkWorker('bench/workers/loadgen.ts'));
   cleanups.push(async () => workers.forEach((w) => w.exitCode === null && w.kill()));
-  const per = Math.ceil(f.concurrency / f.loadgens);
+  const concurrency = phase.mode === 'register' ? f.registerConcurrency : f.concurrency;
+  const per = Math.ceil(concurrency / f.loadgens);
   const measuring = Promise.all(workers.map((w) => nextMessage(w, 'measuring')));
   const measured = Promise.all(workers.map((w) => nextMessage(w, 'measured')));
   const done = Promise.all(workers.map((w) => nextMessage<{ result: LoadResult }>(w, 'done')));
@@ -247,9 +289,10 @@ async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: 
       port: server.port,
       mode: phase.mode,
       agentsFile,
-      connections: Math.min(per, f.concurrency - i * per),
+      enrollmentToken: BENCH_TOKENS.ENROLLMENT_TOKEN,
+      connections: Math.min(per, concurrency - i * per),
       slotOffset: i * per,
-      slotStride: f.concurrency,
+      slotStride: concurrency,
       warmupMs: f.warmupMs,
       durationMs: f.durationMs,
       sequenceBase,
@@ -271,7 +314,7 @@ async function load(phase: Phase, server: ServerProcess, agentsFile: string, f: 
     label: phase.label,
     rate,
     serverCpuUsPerRequest: (cpu.server / rate) * 1e6,
-    commitsPerRequest: phase.key === 'bare' || phase.key === 'yoga' ? 0 : commits / results.reduce((a, r) => a + r.ok, 0),
+    commitsPerRequest: phase.key === 'bare' || phase.key === 'yoga' || phase.mode === 'register' ? 0 : commits / results.reduce((a, r) => a + r.ok, 0),
     ok: results.reduce((a, r) => a + r.ok, 0),
     errors: results.reduce((a, r) => a + r.errors, 0),
     statuses: results.reduce<Record<string, number>>((acc, r) => {

@@ -2,13 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { graphqlEnvPlugin } from './build/graphql-env.ts';
+import { precompressPlugin } from './build/precompress.ts';
 
 const apiTarget = process.env.API_URL ?? 'http://localhost:8000';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/dashboard/',
-  plugins: [graphqlEnvPlugin(), svelte({ configFile: false })],
+  plugins: [graphqlEnvPlugin(), svelte({ configFile: false }), precompressPlugin()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,22 +1,39 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { agents } from './agents.table';
-import type { AgentFilter, AgentOrder } from './agents.types';
+import { DEFAULT_AGENT_ORDER, STATUS_SEVERITY, type AgentOrder } from '../../shared/agent-order';
+import { inGroup } from '../../shared/agent-groups';
+import { matchesSearch, metadataValue, searchMetadata } from '../../shared/agent-search';
+import type { AgentFilter, AgentGroupBy } from './agents.types';
 
 type AgentsTable = typeof agents;
 
 const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** Whether the agent is inactive: offline since before the cutoff. */
+export const inactiveSql = (t: AgentsTable, before: Date) => sql<boolean>`(${t.status} = 'offline' and ${t.statusChangedAt} <= ${before}::timestamptz)`;
+
 /** One translation of AgentFilter to SQL, for lists, counts and connections alike. */
-export function agentFilterSql(t: AgentsTable, f: AgentFilter, opts: { ignoreStatus?: boolean } = {}): SQL {
+export function agentFilterSql(t: AgentsTable, f: AgentFilter, opts: { ignoreStatus?: boolean; ignoreInactive?: boolean } = {}): SQL {
   const parts: SQL[] = [sql`true`];
   if (f.status && !opts.ignoreStatus) {
     parts.push(sql`${t.status} in (${sql.join(f.status.map((s) => sql`${s}`), sql`, `)})`);
   }
+  if (f.inactive !== undefined && f.inactiveBefore && !opts.ignoreInactive) {
+    parts.push(sql`(${inactiveSql(t, f.inactiveBefore)}) = ${f.inactive}`);
+  }
+  if (f.ids) parts.push(sql`${t.id} = any(${sql.param(f.ids)}::uuid[])`);
   if (f.type) parts.push(sql`${t.type} = ${f.type}`);
   if (f.environment) parts.push(sql`${t.environment} = ${f.environment}`);
+  for (const m of f.metadata ?? []) {
+    parts.push(m.value === undefined ? sql`${t.metadata} ? ${m.key}` : sql`${t.metadata}->>${m.key} = ${m.value}`);
+  }
+  if (f.group) parts.push(groupMemberSql(t, f.group.by, f.group.key));
   if (f.search) {
     const p = likePattern(f.search);
-    parts.push(sql`(${t.name} ilike ${p} or ${t.host} ilike ${p})`);
+    const kv = searchMetadata(f.search);
+    parts.push(sql`(${t.name} ilike ${p} or ${t.host} ilike ${p}
+      or exists (select 1 from jsonb_each(${t.metadata}) m where jsonb_typeof(m.value) = 'string' and m.value #>> '{}' ilike ${p})
+      ${kv ? sql`or lower(${t.metadata}->>${kv.key}) = lower(${kv.value})` : sql``})`);
   }
   if (f.tags) {
     parts.push(
@@ -29,45 +46,93 @@ export function agentFilterSql(t: AgentsTable, f: AgentFilter, opts: { ignoreSta
   return sql.join(parts, sql` and `);
 }
 
-/** Whether an agent (or its event snapshot) passes a filter, for live streams. */
+/**
+ * The agents agentGroups counts under `key` when grouping `by` (agents.store.ts groups):
+ * the key's value there, or, for null, no tags / no such metadata key (or a JSON null).
+ */
+function groupMemberSql(t: AgentsTable, by: AgentGroupBy, key: string | null): SQL {
+  if ('metadataKey' in by) return key === null ? sql`${t.metadata}->>${by.metadataKey} is null` : sql`${t.metadata}->>${by.metadataKey} = ${key}`;
+  if (by.field === 'tag') {
+    const tagged = key === null ? sql`` : sql` and at.tag = ${key}`;
+    return sql`${key === null ? sql`not ` : sql``}exists (select 1 from agent_tags at where at.agent_id = ${t.id}${tagged})`;
+  }
+  if (key === null) return sql`false`;
+  return by.field === 'type' ? sql`${t.type} = ${key}` : sql`${t.environment} = ${key}`;
+}
+
+/** Whether an agent (or its event snapshot) passes a filter, for live streams and alert scopes. */
 export function matchesFilter(
-  a: { status: string; type: string; environment: string; name: string; host: string; tags: string[] },
+  a: { id?: string; status: string; type: string; environment: string; name: string; host: string; tags: string[]; metadata?: Record<string, unknown>; statusChangedAt?: Date },
   f: AgentFilter,
 ): boolean {
   if (f.status && !f.status.includes(a.status as never)) return false;
+  if (f.ids && (a.id === undefined || !f.ids.includes(a.id))) return false;
+  if (f.inactive !== undefined && f.inactiveBefore && a.statusChangedAt) {
+    if ((a.status === 'offline' && a.statusChangedAt <= f.inactiveBefore) !== f.inactive) return false;
+  }
   if (f.type && a.type !== f.type) return false;
   if (f.environment && a.environment !== f.environment) return false;
-  if (f.search) {
-    const s = f.search.toLowerCase();
-    if (!a.name.toLowerCase().includes(s) && !a.host.toLowerCase().includes(s)) return false;
+  for (const m of f.metadata ?? []) {
+    const text = metadataValue(a.metadata ?? {}, m.key);
+    if (text === undefined || (m.value !== undefined && text !== m.value)) return false;
   }
+  if (f.group && !inGroup(a, f.group.by, f.group.key)) return false;
+  if (f.search && !matchesSearch(a, f.search)) return false;
   if (f.tags && !f.tags.every((tag) => a.tags.includes(tag))) return false;
   return true;
 }
 
+const ms = (col: unknown) => sql<string>`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS')`;
+const inC = (col: unknown) => sql<string>`${col}::text collate "C"`;
+const severity = (col: unknown) =>
+  sql<number>`(case ${col} ${sql.join(Object.entries(STATUS_SEVERITY).map(([s, rank]) => sql`when ${s} then ${sql.raw(String(rank))}`), sql` `)} end)`;
+
 /**
- * Ordering for connections. Timestamps are ordered through fixed-width UTC text so that
- * cursors keep microseconds, and a missing heartbeat sorts as the empty string, since
- * a NULL sort key could never be paged past.
+ * Ordering for connections, as compareAgents (shared/agent-order.ts) orders in the
+ * browser: the field, then natural name order (the stored key, then the name, both in
+ * the "C" collation, which compares code points like the browser does), then the id,
+ * which the connection appends. Times are ordered as fixed-width UTC text in
+ * milliseconds, what the browser sees, so cursors stay exact; a missing heartbeat sorts
+ * as the empty string, since a NULL sort key could never be paged past.
  */
 export function agentOrderQuery(order: AgentOrder | undefined): {
   extras: Record<string, (t: AgentsTable) => SQL>;
   orderBy: Record<string, 'asc' | 'desc'>;
 } {
-  const direction = order?.direction ?? 'asc';
-  const utc = (col: SQL | unknown) => sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
-  switch (order?.field ?? 'name') {
+  const { field, direction } = order ?? DEFAULT_AGENT_ORDER;
+  const extras: Record<string, (t: AgentsTable) => SQL> = {};
+  const orderBy: Record<string, 'asc' | 'desc'> = {};
+  const by = (key: string, expression?: (t: AgentsTable) => SQL) => {
+    if (expression) extras[key] = expression;
+    orderBy[key] = direction;
+  };
+  switch (field) {
+    case 'severity':
+      by('severityRank', (t) => severity(t.status));
+      by('statusSince', (t) => ms(t.statusChangedAt));
+      break;
+    case 'statusSince':
+      by('statusSince', (t) => ms(t.statusChangedAt));
+      break;
+    case 'status':
+      by('status');
+      break;
+    case 'type':
+      by('typeKey', (t) => inC(t.type));
+      break;
+    case 'environment':
+      by('environmentKey', (t) => inC(t.environment));
+      break;
     case 'createdAt':
-      return {
-        extras: { sortKey: (t: AgentsTable) => utc(t.createdAt) },
-        orderBy: { sortKey: direction },
-      };
+      by('sortKey', (t) => ms(t.createdAt));
+      break;
     case 'lastHeartbeat':
-      return {
-        extras: { sortKey: (t: AgentsTable) => sql<string>`coalesce(${utc(t.lastHeartbeat)}, '')` },
-        orderBy: { sortKey: direction },
-      };
-    default:
-      return { extras: {}, orderBy: { [order?.field ?? 'name']: direction } };
+      by('sortKey', (t) => sql<string>`coalesce(${ms(t.lastHeartbeat)}, '')`);
+      break;
+    case 'name':
+      break;
   }
+  by('nameKey', (t) => inC(t.nameKey));
+  by('nameText', (t) => inC(t.name));
+  return { extras, orderBy };
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config';
-import { Validator } from '../validation';
-import { AGENT_STATUSES, type AgentFilter, type AgentStatus } from './agents.types';
+import { isUuid, Validator } from '../validation';
+import { AGENT_STATUSES, type AgentFilter, type AgentGroupBy, type AgentStatus, type MetadataMatcher } from './agents.types';
 
 export interface Registration {
   name: string;
@@ -20,13 +20,17 @@ export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_CONFIG_VALUE_BYTES = 64 * 1024;
 
 /** Accepts the seed's snake_case and GraphQL's camelCase spelling of the interval. */
-export function parseRegistration(raw: Record<string, unknown>, config: Config): Registration {
+/** `keyEnvironment`: the environment of the enrollment key in use, the only one its agents may name. */
+export function parseRegistration(raw: Record<string, unknown>, config: Config, keyEnvironment?: string | null): Registration {
   const v = new Validator();
   const name = v.string(raw.name, 'name', { max: 255, required: true });
   const type = v.string(raw.type, 'type', { max: 64, required: true });
   const host = v.string(raw.host, 'host', { max: 255, required: true });
   const port = v.integer(raw.port, 'port', { min: 1, max: 65535, required: true });
-  const environment = v.string(raw.environment, 'environment', { max: 64 }) || 'default';
+  const environment = v.string(raw.environment, 'environment', { max: 64 }) || keyEnvironment || 'default';
+  if (keyEnvironment && environment !== keyEnvironment) {
+    v.fail('environment', `this enrollment key registers agents in environment "${keyEnvironment}" only: send that, or none`);
+  }
   const metadata = raw.metadata === undefined || raw.metadata === null
     ? {}
     : v.json(raw.metadata, 'metadata', { maxBytes: MAX_METADATA_BYTES, object: true });
@@ -91,6 +95,12 @@ export function parseFilter(raw: Record<string, unknown> | null | undefined): Ag
     if (bad !== undefined) v.fail('filter.status', `must be one of ${AGENT_STATUSES.join(', ')}`);
     else if (list.length > 0) filter.status = list as AgentStatus[];
   }
+  if (raw.ids !== undefined && raw.ids !== null) {
+    const ids = Array.isArray(raw.ids) ? raw.ids : [raw.ids];
+    if (ids.length === 0 || ids.length > MAX_FILTER_IDS) v.fail('filter.ids', `must hold 1 to ${MAX_FILTER_IDS} agent ids (leave it out for every agent)`);
+    else if (!ids.every((id) => typeof id === 'string' && isUuid(id))) v.fail('filter.ids', 'must hold agent ids (UUIDs)');
+    else filter.ids = [...new Set((ids as string[]).map((id) => id.toLowerCase()))];
+  }
   filter.type = v.string(raw.type, 'filter.type', { max: 64 }) || undefined;
   filter.environment = v.string(raw.environment, 'filter.environment', { max: 64 }) || undefined;
   filter.search = v.string(raw.search, 'filter.search', { max: 255 }) || undefined;
@@ -98,8 +108,68 @@ export function parseFilter(raw: Record<string, unknown> | null | undefined): Ag
     const tags = tagList(v, Array.isArray(raw.tags) ? raw.tags : [raw.tags], 'filter.tags');
     if (tags.length > 0) filter.tags = tags;
   }
+  if (raw.inactive !== undefined && raw.inactive !== null) {
+    if (typeof raw.inactive === 'boolean') filter.inactive = raw.inactive;
+    else if (raw.inactive === 'true' || raw.inactive === 'false') filter.inactive = raw.inactive === 'true';
+    else v.fail('filter.inactive', 'must be true or false');
+  }
+  if (raw.group !== undefined && raw.group !== null) filter.group = groupMember(v, raw.group);
+  if (raw.metadata !== undefined && raw.metadata !== null) {
+    const metadata = metadataMatchers(v, Array.isArray(raw.metadata) ? raw.metadata : [raw.metadata]);
+    if (metadata.length > 0) filter.metadata = metadata;
+  }
   v.done();
   return filter;
+}
+
+export const MAX_METADATA_MATCHERS = 20;
+export const MAX_FILTER_IDS = 10_000;
+
+const GROUP_FIELDS = ['environment', 'type', 'tag'] as const;
+
+/** What agentGroups groups by: exactly one of a field and a metadata key. */
+export function parseGroupBy(raw: Record<string, unknown> | null | undefined): AgentGroupBy {
+  const v = new Validator();
+  const by = groupBy(v, raw, 'by');
+  v.done();
+  return by!;
+}
+
+function groupBy(v: Validator, raw: Record<string, unknown> | null | undefined, path: string): AgentGroupBy | undefined {
+  const field = raw?.field ?? undefined;
+  const metadataKey = v.string(raw?.metadataKey ?? undefined, `${path}.metadataKey`, { max: 255 }) || undefined;
+  if ((field === undefined) === (metadataKey === undefined)) return v.fail(path, 'must name exactly one of field and metadataKey');
+  if (field !== undefined && !GROUP_FIELDS.includes(field as never)) return v.fail(`${path}.field`, `must be one of ${GROUP_FIELDS.join(', ')}`);
+  return metadataKey !== undefined ? { metadataKey } : { field: field as (typeof GROUP_FIELDS)[number] };
+}
+
+/** `filter.group`: `{by, key}`, the agents agentGroups(by) counts under `key` (null: those without a value). */
+function groupMember(v: Validator, raw: unknown): AgentFilter['group'] {
+  if (typeof raw !== 'object' || Array.isArray(raw)) return v.fail('filter.group', 'must be {by, key}');
+  const entry = raw as { by?: unknown; key?: unknown };
+  const by = groupBy(v, entry.by as Record<string, unknown> | undefined, 'filter.group.by');
+  // The key as given, untrimmed: it names a group exactly.
+  const key = entry.key === null || entry.key === undefined ? null : v.string(entry.key, 'filter.group.key', { max: 1024 }) === undefined ? undefined : (entry.key as string);
+  return by && key !== undefined ? { by, key } : undefined;
+}
+
+/** `{key, value}` objects (GraphQL), or `key=value` / `key` strings (REST's `?metadata=`). */
+function metadataMatchers(v: Validator, raw: unknown[]): MetadataMatcher[] {
+  if (raw.length > MAX_METADATA_MATCHERS) return v.fail('filter.metadata', `must hold at most ${MAX_METADATA_MATCHERS} matchers`) ?? [];
+  const matchers: MetadataMatcher[] = [];
+  raw.forEach((item, i) => {
+    const path = `filter.metadata.${i}`;
+    let entry: { key?: unknown; value?: unknown };
+    if (typeof item === 'string') {
+      const at = item.indexOf('=');
+      entry = at < 0 ? { key: item } : { key: item.slice(0, at), value: item.slice(at + 1) };
+    } else if (typeof item === 'object' && item !== null && !Array.isArray(item)) entry = item;
+    else return v.fail(path, 'must be {key, value} (or "key=value")');
+    const key = v.string(entry.key, `${path}.key`, { max: 255, required: true });
+    const value = entry.value === null ? undefined : v.string(entry.value, `${path}.value`, { max: 1024 });
+    if (key) matchers.push(value === undefined ? { key } : { key, value });
+  });
+  return matchers;
 }
 
 export function parsePage(limitRaw: unknown, offsetRaw: unknown): { limit: number; offset: number } {

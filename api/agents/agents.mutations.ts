@@ -30,7 +30,7 @@ type Ctx = import('../graphql/context').GraphQLContext;
 
 /** Answers a mutation with the changed agent, read with the client's selection. */
 const reload = <Q>(query: (opts: { where: { id: string } }) => Q, ctx: Ctx, { id }: { id: string }) =>
-  ctx.db.query.agents.findFirst(query({ where: { id } }) as never).then((row) => row!);
+  ctx.services.agents.one(ctx.principal, id, (id) => query({ where: { id } })).then((row) => row!);
 
 builder.mutationFields((t) => {
   const tagArgs = { agentId: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) };
@@ -38,7 +38,10 @@ builder.mutationFields((t) => {
   return {
     registerAgent: t.field({
       type: RegisterAgentPayload,
-      description: 'Registers an agent, or re-registers it (same id, fresh token) when name, host, port and environment match.',
+      description:
+        'Registers an agent, or re-registers it (same id, fresh token) when name, host, port and environment match. ' +
+        'An agent that is online or degraded is re-registered only with its own token or an admin token (CONFLICT for an enrollment token); ' +
+        'tags an admin set are kept.',
       args: { input: t.arg({ type: RegisterAgentInput, required: true }) },
       resolve: (_root, args, ctx) => ctx.services.agents.register(ctx.principal, args.input as Record<string, unknown>),
     }),

@@ -1,11 +1,11 @@
 import type { AgentConfigurationRow } from './agents.table';
-import type { AgentWithTags } from './agents.service';
+import type { PublicAgent } from './agents.snapshot';
 import { parsePage } from './agents.input';
-import { readJsonObject, sendJson } from '../http/http';
+import { readJsonObject, sendJson, sendLargeJson } from '../http/http';
 import type { Route } from '../http/router';
 
 /** The agent in the original REST contract's snake_case shape. */
-export const toRestAgent = (a: AgentWithTags) => ({
+export const toRestAgent = (a: PublicAgent) => ({
   id: a.id,
   name: a.name,
   type: a.type,
@@ -44,18 +44,20 @@ export const agentRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/api\/v1\/agents\/?$/,
-    handle: async ({ res, search, principal, services }) => {
+    handle: async ({ req, res, search, principal, services }) => {
       const q = new URLSearchParams(search);
       const filter = {
         status: q.getAll('status').length ? q.getAll('status') : undefined,
         type: q.get('type') ?? undefined,
         environment: q.get('environment') ?? undefined,
         tags: q.getAll('tag').length ? q.getAll('tag') : undefined,
+        metadata: q.getAll('metadata').length ? q.getAll('metadata') : undefined,
+        inactive: q.get('inactive') ?? undefined,
         search: q.get('search') ?? undefined,
       };
       const page = parsePage(q.get('limit') ?? undefined, q.get('offset') ?? undefined);
       const agents = await services.agents.list(principal, filter, page);
-      sendJson(res, 200, { agents: agents.map(toRestAgent), limit: page.limit, offset: page.offset });
+      await sendLargeJson(req, res, 200, { agents: agents.map(toRestAgent), limit: page.limit, offset: page.offset });
     },
   },
   {

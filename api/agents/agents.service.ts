@@ -1,28 +1,36 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { authorize, authorizeAgent, verifyAgentToken } from '../auth/authenticator';
-import { hashToken, newAgentToken, type Principal } from '../auth/tokens';
+import { isDeepStrictEqual } from 'node:util';
+import { invalidAgentToken } from '../auth/agent-tokens';
+import { authorize, authorizeAgent, requirePrincipal, verifyAgentToken } from '../auth/authenticator';
+import { actorOf, hashToken, newAgentToken, type Principal } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Db } from '../db';
-import { notFound } from '../errors';
-import type { EventLog } from '../events/events.service';
-import type { EventDraft } from '../events/events.types';
-import { publicAgent } from './agents.snapshot';
+import { AppError, notFound } from '../errors';
+import type { EventLog } from '../events/events.log';
+import type { LivenessPolicy } from '../liveness/policy';
 import { isUuid } from '../validation';
+import { appendAgentEvents } from './agents.events';
 import { agentFilterSql } from './agents.filter';
-import { parseConfigKey, parseConfigValue, parseFilter, parseRegistration, parseTags } from './agents.input';
-import { agentConfigurations, agents, agentTags, type AgentRow } from './agents.table';
-import type { AgentFilter, AgentStatus } from './agents.types';
-
-export type AgentWithTags = AgentRow & { tags: string[] };
+import { parseConfigKey, parseConfigValue, parseFilter, parseGroupBy, parseRegistration, parseTags } from './agents.input';
+import { publicAgent, type PublicAgent } from './agents.snapshot';
+import { agentStore, type AgentChangeRow } from './agents.store';
+import type { AgentRow, agents } from './agents.table';
+import { AGENT_KIND, type AgentFilter } from './agents.types';
 
 export interface AgentDeps {
   db: Db;
   events: EventLog;
   clock: Clock;
   config: Config;
+  policy: LivenessPolicy;
 }
+
+const notOwnIdentity = () =>
+  new AppError(
+    'FORBIDDEN',
+    "an agent token may re-register only its own agent (the same name, host, port and environment); register a new agent with an enrollment or admin token",
+  );
 
 /** The agent was deregistered between the conflicting insert and the re-read. */
 class Vanished extends Error {}
@@ -38,6 +46,9 @@ async function retryIf<T>(E: new () => Error, run: () => Promise<T>, attempts = 
   }
 }
 
+/** A filter as SQL for a relational query's `where`. */
+export type AgentWhere = { RAW: (t: typeof agents) => ReturnType<typeof agentFilterSql> };
+
 /** The registry: the only code that writes agents, their tags and configuration. */
 export class AgentService {
   constructor(private readonly deps: AgentDeps) {}
@@ -46,81 +57,149 @@ export class AgentService {
     return this.deps.db;
   }
 
+  private append(tx: Db, changes: AgentChangeRow[]) {
+    return appendAgentEvents(this.deps.events, tx, changes);
+  }
+
   /**
    * Registers an agent, or re-registers the one with the same name, host, port and
    * environment: same id, updated fields, and a fresh token that revokes the old one.
    * The unique key makes concurrent registrations of one agent converge on one row.
+   *
+   * Re-registration is guarded (see `guardReregistration`): an agent that is alive can be
+   * re-registered only with its own token or an admin token. Tags an admin set survive
+   * it, and each change it makes is an event of its own.
    */
-  async register(principal: Principal | undefined, raw: Record<string, unknown>) {
-    authorize(principal, 'register');
-    const input = parseRegistration(raw, this.deps.config);
+  async register(principal: Principal | undefined, raw: Record<string, unknown>): Promise<{ agent: PublicAgent; token: string; created: boolean }> {
+    const caller = requirePrincipal(principal);
+    if (caller.role !== 'agent') authorize(caller, 'register');
+    // An enrollment key's defaults: its environment (the only one it may register in) and its tags, which count as an admin's.
+    const key = caller.role === 'enrollment' ? caller.key : undefined;
+    const input = parseRegistration(raw, this.deps.config, key?.defaultEnvironment);
+    const keyTags = key?.defaultTags ?? [];
     const now = this.deps.clock.now();
-    const offlineAt = new Date(now.getTime() + input.heartbeatIntervalSeconds * this.deps.config.missedHeartbeats * 1000);
     const fields = {
       type: input.type,
       metadata: input.metadata,
       heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
-      status: 'online' as const,
-      health: 'healthy' as const,
-      healthMessage: null,
-      // A re-registered agent starts counting its heartbeats afresh.
-      lastSequence: null,
-      offlineAt,
+      ...this.deps.policy.initial(now, input.heartbeatIntervalSeconds),
       updatedAt: now,
     };
-    const { result, events } = await retryIf(Vanished, () => this.db.transaction(async (tx) => {
-      const candidateId = randomUUID();
-      let token = newAgentToken(candidateId);
-      const [inserted] = await tx
-        .insert(agents)
-        .values({ id: candidateId, name: input.name, host: input.host, port: input.port, environment: input.environment, tokenHash: hashToken(token), createdAt: now, ...fields })
-        .onConflictDoNothing({ target: [agents.name, agents.host, agents.port, agents.environment] })
-        .returning();
-      let row: AgentRow;
-      let previousStatus: AgentStatus | undefined;
-      if (inserted) {
-        row = inserted;
-      } else {
-        const [existing] = await tx
-          .select({ id: agents.id, status: agents.status })
-          .from(agents)
-          .where(and(eq(agents.name, input.name), eq(agents.host, input.host), eq(agents.port, input.port), eq(agents.environment, input.environment)))
-          .for('update');
-        // Deregistered between our insert and this select: the caller may simply retry.
-        if (!existing) throw new Vanished();
-        token = newAgentToken(existing.id);
-        previousStatus = existing.status;
-        [row] = await tx.update(agents).set({ ...fields, tokenHash: hashToken(token) }).where(eq(agents.id, existing.id)).returning();
+    const identity = { name: input.name, host: input.host, port: input.port, environment: input.environment };
+    // A new agent is one insert. One that exists is changed in a transaction of its own,
+    // which locks it before writing (EventLog.lockSubjects), so its events stay in order
+    // with those of heartbeats and sweeps that change it at the same time.
+    return retryIf(Vanished, async () => {
+      // An agent's own token re-registers that agent; it never creates one.
+      if (caller.role !== 'agent') {
+        const created = await this.deps.events.transaction(async (tx) => {
+          const id = randomUUID();
+          const token = newAgentToken(id);
+          this.deps.events.created(tx, AGENT_KIND, id);
+          const row = await agentStore.insertNew(tx, { id, ...identity, tokenHash: hashToken(token), createdAt: now, statusChangedAt: now, ...fields });
+          if (!row) return undefined;
+          if (input.tags) await agentStore.putTags(tx, id, input.tags.filter((t) => !keyTags.includes(t)), 'agent');
+          await agentStore.putTags(tx, id, keyTags, 'admin');
+          await this.append(tx, [{ agentId: id, type: 'registered', status: row.status, data: { reregistered: false, actor: actorOf(caller) } }]);
+          return { agent: publicAgent(row, [...new Set([...(input.tags ?? []), ...keyTags])].sort()), token, created: true };
+        });
+        if (created) return created;
       }
-      const tags = input.tags ? await this.replaceTags(tx, row.id, input.tags) : await this.tagsOf(tx, row.id);
-      const snap = publicAgent(row, tags);
-      const drafts: EventDraft[] = [
-        { type: inserted ? 'registered' : 'updated', agent: snap, status: row.status, data: { reregistered: !inserted } },
-      ];
-      if (previousStatus && previousStatus !== row.status) {
-        drafts.push({ type: 'status_changed', agent: snap, previousStatus, status: row.status, reason: 'agent registered again' });
-      }
-      const events = await this.deps.events.append(tx, drafts);
-      return { result: { agent: { ...row, tags }, token, created: !!inserted }, events };
-    }));
-    this.deps.events.committed(events);
-    return result;
-  }
-
-  async get(principal: Principal | undefined, id: string): Promise<AgentWithTags> {
-    authorize(principal, 'read');
-    const agent = isUuid(id) ? await this.db.query.agents.findFirst({ where: { id }, with: { tags: true } }) : undefined;
-    if (!agent) throw notFound(`agent ${id}`);
-    return { ...agent, tags: agent.tags.map((t) => t.tag).sort() };
+      const existing = await agentStore.idByIdentity(this.db, identity);
+      if (caller.role === 'agent' && existing !== caller.agentId) throw notOwnIdentity();
+      // Deregistered since our insert found it: the caller may simply retry.
+      if (!existing) throw new Vanished();
+      return this.deps.events.transaction(async (tx) => {
+        await this.deps.events.lockSubjects(tx, AGENT_KIND, [existing]);
+        const current = await agentStore.lock(tx, existing);
+        if (!current) {
+          if (caller.role === 'agent') throw invalidAgentToken();
+          throw new Vanished();
+        }
+        this.guardReregistration(caller, current, now);
+        const token = newAgentToken(existing);
+        const statusChangedAt = current.status === fields.status ? current.statusChangedAt : now;
+        const row = await agentStore.update(tx, existing, { ...fields, statusChangedAt, tokenHash: hashToken(token) });
+        const changed = (['type', 'metadata'] as const).filter((f) => !isDeepStrictEqual(current[f], row[f]));
+        const changes: AgentChangeRow[] = [{ agentId: existing, type: 'updated', status: row.status, data: { reregistered: true, changed, actor: actorOf(caller) } }];
+        const tagChange = input.tags || keyTags.length ? await this.registrationTags(tx, existing, input.tags, keyTags) : undefined;
+        if (tagChange) changes.push({ agentId: existing, type: 'tags_changed', data: { ...tagChange.diff, reregistered: true, actor: actorOf(caller) } });
+        if (current.heartbeatIntervalSeconds !== row.heartbeatIntervalSeconds) {
+          changes.push({
+            agentId: existing,
+            type: 'interval_changed',
+            data: { previous: current.heartbeatIntervalSeconds, interval: row.heartbeatIntervalSeconds, reregistered: true, actor: actorOf(caller) },
+          });
+        }
+        if (current.status !== row.status) {
+          changes.push({ agentId: existing, type: 'status_changed', previousStatus: current.status, status: row.status, reason: this.deps.policy.reasons.reregistered });
+        }
+        await this.append(tx, changes);
+        const tags = tagChange?.tags ?? (await agentStore.tagsOf(tx, existing));
+        return { agent: publicAgent(row, tags), token, created: false };
+      });
+    });
   }
 
   /**
-   * Runs a relational query over the agents a filter selects. `shape` adds paging,
+   * Who may re-register an agent that exists (Consul's and Fleet's rule): its own token,
+   * checked here against the locked row, or an admin, always; the enrollment token only
+   * once the agent is offline or has never sent a heartbeat, so a shared secret cannot
+   * take over a live agent (its token, interval and metadata).
+   */
+  private guardReregistration(caller: Principal, current: AgentRow, now: Date): void {
+    if (caller.role === 'agent') return verifyAgentToken(caller, current.tokenHash);
+    if (caller.role === 'admin') return;
+    const alive = current.status !== 'offline' && current.lastHeartbeat !== null && (current.offlineAt === null || current.offlineAt > now);
+    if (alive) {
+      throw new AppError(
+        'CONFLICT',
+        `agent "${current.name}" (${current.id}) is ${current.status} and already registered: re-register it with its own token ` +
+          '(Authorization: Bearer am_agent_…), or ask an admin to re-register or deregister it; an enrollment token may re-register it only once it is offline',
+      );
+    }
+  }
+
+  /**
+   * A registration's tags replace the agent's own earlier ones; an admin's stay whatever
+   * it sends. Undefined when nothing changes.
+   */
+  private async registrationTags(
+    tx: Db,
+    agentId: string,
+    sent: string[] | undefined,
+    keyTags: string[],
+  ): Promise<{ tags: string[]; diff: { added: string[]; removed: string[] } } | undefined> {
+    const before = await agentStore.tagSources(tx, agentId);
+    const had = new Set(before.map((t) => t.tag));
+    const wanted = [...new Set([...(sent ?? []), ...keyTags])];
+    const keep = new Set(wanted);
+    const removed = sent ? before.filter((t) => t.source === 'agent' && !keep.has(t.tag)).map((t) => t.tag) : [];
+    const added = wanted.filter((t) => !had.has(t)).sort();
+    // The key's tags become an admin's even where the agent had set them already.
+    await agentStore.putTags(tx, agentId, keyTags, 'admin');
+    if (added.length === 0 && removed.length === 0) return undefined;
+    await agentStore.removeTags(tx, agentId, removed);
+    await agentStore.putTags(tx, agentId, added.filter((t) => !keyTags.includes(t)), 'agent');
+    const tags = [...new Set([...before.map((t) => t.tag).filter((t) => !removed.includes(t)), ...added])].sort();
+    return { tags, diff: { added, removed } };
+  }
+
+  async get(principal: Principal | undefined, id: string): Promise<PublicAgent> {
+    authorize(principal, 'read');
+    const agent = isUuid(id) ? await agentStore.withTags(this.db, id) : undefined;
+    if (!agent) throw notFound(`agent ${id}`);
+    return agent;
+  }
+
+  /**
+   * Runs a relational query over the agents a filter selects. `run` adds paging,
    * ordering and the selection (a GraphQL connection passes its planned query here).
    */
-  find<T>(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined, run: (where: { RAW: (t: typeof agents) => ReturnType<typeof agentFilterSql> }, filter: AgentFilter) => T): T {
+  find<T>(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined, run: (where: AgentWhere, filter: AgentFilter) => T): T {
     authorize(principal, 'read');
     const filter = parseFilter(rawFilter);
+    filter.inactiveBefore = new Date(this.deps.clock.now().getTime() - this.deps.config.inactiveAfterSeconds * 1000);
     return run({ RAW: (t) => agentFilterSql(t, filter) }, filter);
   }
 
@@ -130,154 +209,132 @@ export class AgentService {
     return isUuid(id) ? load(id) : undefined;
   }
 
-  async list(principal: Principal | undefined, rawFilter: Record<string, unknown>, page: { limit: number; offset: number }): Promise<AgentWithTags[]> {
-    const rows = await this.find(principal, rawFilter, (where) =>
-      this.db.query.agents.findMany({ where, with: { tags: true }, orderBy: { createdAt: 'asc', id: 'asc' }, limit: page.limit, offset: page.offset }),
-    );
-    return rows.map((a) => ({ ...a, tags: a.tags.map((t) => t.tag).sort() }));
+  list(principal: Principal | undefined, rawFilter: Record<string, unknown>, page: { limit: number; offset: number }): Promise<PublicAgent[]> {
+    return this.find(principal, rawFilter, (_, filter) => agentStore.list(this.db, filter, page));
   }
 
-  async count(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined): Promise<number> {
-    return this.find(principal, rawFilter, (_, filter) => this.db.$count(agents, agentFilterSql(agents, filter)));
+  count(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined): Promise<number> {
+    return this.find(principal, rawFilter, (_, filter) => agentStore.count(this.db, filter));
   }
 
   /** Counts per status; the filter's own status is ignored so the counts can act as filters. */
-  async statusCounts(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined) {
-    return this.find(principal, rawFilter, async (_, filter) => {
-      const rows = await this.db
-        .select({ status: agents.status, n: sql<number>`count(*)::int` })
-        .from(agents)
-        .where(agentFilterSql(agents, filter, { ignoreStatus: true }))
-        .groupBy(agents.status);
-      const counts = { online: 0, degraded: 0, offline: 0, total: 0 };
-      for (const { status, n } of rows) {
-        counts[status] = n;
-        counts.total += n;
-      }
-      return counts;
-    });
+  statusCounts(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined) {
+    return this.find(principal, rawFilter, (_, filter) => agentStore.statusCounts(this.db, filter));
+  }
+
+  /** Status counts per group (environment, type, tag or a metadata key) of the agents a filter selects. */
+  groups(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined, rawBy: Record<string, unknown>) {
+    return this.find(principal, rawFilter, (_, filter) => agentStore.groups(this.db, filter, parseGroupBy(rawBy)));
   }
 
   /** The values in use, for filter pickers. */
-  async facets(principal: Principal | undefined) {
+  facets(principal: Principal | undefined) {
     authorize(principal, 'read');
-    const distinct = async (col: typeof agents.type | typeof agents.environment) =>
-      (await this.db.selectDistinct({ v: col }).from(agents).orderBy(asc(col))).map((r) => r.v);
-    const tags = await this.db.selectDistinct({ v: agentTags.tag }).from(agentTags).orderBy(asc(agentTags.tag));
-    return { types: await distinct(agents.type), environments: await distinct(agents.environment), tags: tags.map((r) => r.v) };
+    return agentStore.facets(this.db);
   }
 
+  /** Tags of many agents at once (the GraphQL loader batches a page's agents into one call). */
+  tagsOf(ids: string[]): Promise<Map<string, string[]>> {
+    return agentStore.tagsOfMany(this.db, ids);
+  }
+
+  /** Configuration of many agents at once (the GraphQL loader batches a page's agents into one call). */
+  configurationsOf(ids: string[]) {
+    return agentStore.configurationOfMany(this.db, ids);
+  }
+
+  /** Runs a query Pothos planned for the agents a filter selects. */
+  connection<Q>(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined, plan: (where: AgentWhere) => Q) {
+    return this.find(principal, rawFilter, (where) => agentStore.findManyPlanned(this.db, plan(where) as never));
+  }
+
+  /** One agent by id, with the client's planned selection; undefined when there is none. */
+  one<Q>(principal: Principal | undefined, id: string, plan: (id: string) => Q) {
+    return this.findOne(principal, id, (id) => agentStore.findFirstPlanned(this.db, plan(id) as never));
+  }
+
+  /** The tags become exactly these, all of them the admin's (a registration cannot remove them). */
   setTags(principal: Principal | undefined, agentId: string, raw: unknown) {
     authorize(principal, 'admin');
     const tags = parseTags(raw);
-    return this.changeTags(agentId, () => tags);
+    return this.changeTags(principal!, agentId, () => ({ tags, claimed: tags }));
   }
 
   addTags(principal: Principal | undefined, agentId: string, raw: unknown) {
     authorize(principal, 'admin');
     const tags = parseTags(raw);
-    return this.changeTags(agentId, (current) => [...new Set([...current, ...tags])].sort());
+    return this.changeTags(principal!, agentId, (current) => ({ tags: [...new Set([...current, ...tags])].sort(), claimed: tags }));
   }
 
   removeTags(principal: Principal | undefined, agentId: string, raw: unknown) {
     authorize(principal, 'admin');
     const tags = new Set(parseTags(raw));
-    return this.changeTags(agentId, (current) => current.filter((t) => !tags.has(t)));
+    return this.changeTags(principal!, agentId, (current) => ({ tags: current.filter((t) => !tags.has(t)), claimed: [] }));
   }
 
-  async setConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown, rawValue: unknown) {
+  setConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown, rawValue: unknown) {
     authorize(principal, 'admin');
     const key = parseConfigKey(rawKey);
     const value = parseConfigValue(rawValue);
-    return this.changeConfiguration(agentId, key, async (tx, now) => {
-      const changed = await tx
-        .insert(agentConfigurations)
-        .values({ agentId, key, value, updatedAt: now })
-        .onConflictDoUpdate({
-          target: [agentConfigurations.agentId, agentConfigurations.key],
-          set: { value, updatedAt: now },
-          setWhere: sql`${agentConfigurations.value} is distinct from excluded.value`,
-        })
-        .returning({ key: agentConfigurations.key });
-      return changed.length > 0 ? 'set' : undefined;
-    });
+    return this.changeConfiguration(principal!, agentId, key, (tx, now) => agentStore.setConfiguration(tx, agentId, key, value, now));
   }
 
-  async deleteConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown) {
+  deleteConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown) {
     authorize(principal, 'admin');
     const key = parseConfigKey(rawKey);
-    return this.changeConfiguration(agentId, key, async (tx) => {
-      const deleted = await tx
-        .delete(agentConfigurations)
-        .where(and(eq(agentConfigurations.agentId, agentId), eq(agentConfigurations.key, key)))
-        .returning({ key: agentConfigurations.key });
-      return deleted.length > 0 ? 'deleted' : undefined;
-    });
+    return this.changeConfiguration(principal!, agentId, key, (tx) => agentStore.deleteConfiguration(tx, agentId, key));
   }
 
   async deregister(principal: Principal | undefined, id: string): Promise<{ id: string }> {
     authorize(principal, 'admin');
     if (!isUuid(id)) throw notFound(`agent ${id}`);
-    const events = await this.db.transaction(async (tx) => {
-      const tags = await this.tagsOf(tx, id);
-      const [row] = await tx.delete(agents).where(eq(agents.id, id)).returning();
+    await this.deps.events.transaction(async (tx) => {
+      await this.deps.events.lockSubjects(tx, AGENT_KIND, [id]);
+      // The event is built from the row, so it is written before the row goes.
+      const row = await agentStore.lock(tx, id);
       if (!row) throw notFound(`agent ${id}`);
-      return this.deps.events.append(tx, [{ type: 'deregistered', agent: publicAgent(row, tags), previousStatus: row.status }]);
+      await this.append(tx, [{ agentId: id, type: 'deregistered', previousStatus: row.status, data: { actor: actorOf(principal!) } }]);
+      await agentStore.delete(tx, id);
     });
-    this.deps.events.committed(events);
     return { id };
   }
 
-  private async tagsOf(tx: Db, agentId: string): Promise<string[]> {
-    const rows = await tx.select({ tag: agentTags.tag }).from(agentTags).where(eq(agentTags.agentId, agentId)).orderBy(asc(agentTags.tag));
-    return rows.map((r) => r.tag);
-  }
-
-  private async replaceTags(tx: Db, agentId: string, tags: string[]): Promise<string[]> {
-    await tx.delete(agentTags).where(tags.length ? and(eq(agentTags.agentId, agentId), sql`${agentTags.tag} not in (${sql.join(tags.map((t) => sql`${t}`), sql`, `)})`) : eq(agentTags.agentId, agentId));
-    if (tags.length) await tx.insert(agentTags).values(tags.map((tag) => ({ agentId, tag }))).onConflictDoNothing();
-    return tags;
-  }
-
-  /** Locks the agent row, so concurrent edits of one agent apply one after another. */
-  private async lockAgent(tx: Db, agentId: string): Promise<AgentRow> {
-    const [row] = isUuid(agentId) ? await tx.select().from(agents).where(eq(agents.id, agentId)).for('update') : [];
+  /** Locks the agent (for its events first, then its row), or answers 404. */
+  private async lock(tx: Db, agentId: string) {
+    if (!isUuid(agentId)) throw notFound(`agent ${agentId}`);
+    await this.deps.events.lockSubjects(tx, AGENT_KIND, [agentId]);
+    const row = await agentStore.lock(tx, agentId);
     if (!row) throw notFound(`agent ${agentId}`);
     return row;
   }
 
-  private async changeTags(agentId: string, next: (current: string[]) => string[]): Promise<{ id: string }> {
-    const events = await this.db.transaction(async (tx) => {
-      const row = await this.lockAgent(tx, agentId);
-      const current = await this.tagsOf(tx, agentId);
-      const tags = next(current);
+  /** An admin's tag edit: `next` gives the new tags and those the admin names (which become the admin's). */
+  private async changeTags(principal: Principal, agentId: string, next: (current: string[]) => { tags: string[]; claimed: string[] }): Promise<{ id: string }> {
+    await this.deps.events.transaction(async (tx) => {
+      await this.lock(tx, agentId);
+      const current = await agentStore.tagsOf(tx, agentId);
+      const { tags, claimed } = next(current);
       const added = tags.filter((t) => !current.includes(t));
       const removed = current.filter((t) => !tags.includes(t));
-      if (added.length === 0 && removed.length === 0) return [];
-      await this.replaceTags(tx, agentId, tags);
-      const [updated] = await tx.update(agents).set({ updatedAt: this.deps.clock.now() }).where(eq(agents.id, agentId)).returning();
-      return this.deps.events.append(tx, [{ type: 'tags_changed', agent: publicAgent(updated ?? row, tags), data: { added, removed } }]);
+      await agentStore.putTags(tx, agentId, claimed, 'admin');
+      if (added.length === 0 && removed.length === 0) return;
+      await agentStore.removeTags(tx, agentId, removed);
+      await agentStore.update(tx, agentId, { updatedAt: this.deps.clock.now() });
+      await this.append(tx, [{ agentId, type: 'tags_changed', data: { added, removed, actor: actorOf(principal) } }]);
     });
-    this.deps.events.committed(events);
     return { id: agentId };
   }
 
   /** Applies one configuration write; a real change bumps the revision agents poll for. */
-  private async changeConfiguration(agentId: string, key: string, write: (tx: Db, now: Date) => Promise<'set' | 'deleted' | undefined>) {
-    const events = await this.db.transaction(async (tx) => {
-      await this.lockAgent(tx, agentId);
+  private async changeConfiguration(principal: Principal, agentId: string, key: string, write: (tx: Db, now: Date) => Promise<'set' | 'deleted' | undefined>) {
+    await this.deps.events.transaction(async (tx) => {
+      await this.lock(tx, agentId);
       const now = this.deps.clock.now();
       const action = await write(tx, now);
-      if (!action) return [];
-      const [row] = await tx
-        .update(agents)
-        .set({ configurationRevision: sql`${agents.configurationRevision} + 1`, updatedAt: now })
-        .where(eq(agents.id, agentId))
-        .returning();
-      const tags = await this.tagsOf(tx, agentId);
-      return this.deps.events.append(tx, [{ type: 'configuration_changed', agent: publicAgent(row, tags), data: { key, action, revision: row.configurationRevision } }]);
+      if (!action) return;
+      const row = await agentStore.bumpConfigurationRevision(tx, agentId, now);
+      await this.append(tx, [{ agentId, type: 'configuration_changed', data: { key, action, revision: row.configurationRevision, actor: actorOf(principal) } }]);
     });
-    this.deps.events.committed(events);
     return { id: agentId };
   }
 
@@ -285,9 +342,7 @@ export class AgentService {
   async configurationFor(principal: Principal | undefined, agentId: string) {
     if (principal?.role === 'agent') authorizeAgent(principal, agentId);
     else authorize(principal, 'read');
-    const agent = isUuid(agentId)
-      ? await this.db.query.agents.findFirst({ where: { id: agentId }, with: { configuration: { orderBy: { key: 'asc' } } } })
-      : undefined;
+    const agent = isUuid(agentId) ? await agentStore.withConfiguration(this.db, agentId) : undefined;
     if (!agent) throw notFound(`agent ${agentId}`);
     if (principal?.role === 'agent') verifyAgentToken(principal, agent.tokenHash);
     return { revision: agent.configurationRevision, entries: agent.configuration };

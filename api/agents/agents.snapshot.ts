@@ -1,39 +1,125 @@
-import type { Db } from '../db';
-import type { AgentRow } from './agents.table';
+import type { AgentConfigurationRow, AgentRow } from './agents.table';
 
-/** Everything about an agent that may be shown: the row without its token hash, plus tags. */
-export type PublicAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat'> & { tags: string[] };
+export type { AgentConfigurationRow };
+
+/** Columns of an agent that are nobody's business but the server's. */
+type PrivateColumn = 'tokenHash' | 'statusBeforeHeartbeat' | 'graceUntil' | 'nameKey';
+
+/** An agent's row as it may be shown. */
+export type AgentColumns = Omit<AgentRow, PrivateColumn>;
+
+/** Everything about an agent that may be shown: its public columns, plus tags. */
+export type PublicAgent = AgentColumns & { tags: string[] };
 
 /** The columns that hold an agent's recent heartbeats (Agent.recentHeartbeats). */
 export type HeartbeatHistory = Pick<AgentRow, 'recentHeartbeatAt' | 'recentHealth'>;
 
+/** The public columns as a relational-query selection. */
+export const PUBLIC_COLUMNS = {
+  id: true,
+  name: true,
+  type: true,
+  host: true,
+  port: true,
+  environment: true,
+  status: true,
+  statusChangedAt: true,
+  health: true,
+  healthMessage: true,
+  metadata: true,
+  heartbeatIntervalSeconds: true,
+  lastHeartbeat: true,
+  lastSequence: true,
+  offlineAt: true,
+  recentHeartbeatAt: true,
+  recentHealth: true,
+  configurationRevision: true,
+  createdAt: true,
+  updatedAt: true,
+} as const satisfies Record<keyof AgentColumns, true>;
+
 export function publicAgent(row: AgentRow, tags: string[]): PublicAgent {
-  // The token hash is a secret; status_before_heartbeat is bookkeeping of the heartbeat statement.
-  const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, ...rest } = row;
+  const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _grace, nameKey: _key, ...rest } = row;
   return { ...rest, tags };
 }
 
 /**
- * A snapshot as the event log stores it: without the heartbeat history, which would
- * put up to 30 timestamps into every event (and an event is about its change, not
- * about the heartbeats before it).
+ * The agent as an event stores it, in JSON: every public field but the heartbeat
+ * history, which would put up to 30 timestamps into every event (and an event is about
+ * its change, not about the heartbeats before it).
  */
-export function withoutHistory<T extends object>(agent: T): Omit<T, keyof HeartbeatHistory> {
-  const { recentHeartbeatAt: _at, recentHealth: _health, ...rest } = agent as T & Partial<HeartbeatHistory>;
-  return rest;
+export interface AgentSnapshot {
+  id: string;
+  name: string;
+  type: string;
+  host: string;
+  port: number;
+  environment: string;
+  status: AgentRow['status'];
+  /** Absent from events written before it existed. */
+  statusChangedAt?: string;
+  health: AgentRow['health'];
+  healthMessage: string | null;
+  metadata: Record<string, unknown>;
+  heartbeatIntervalSeconds: number;
+  lastHeartbeat: string | null;
+  lastSequence: number | null;
+  offlineAt: string | null;
+  configurationRevision: number;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
 }
 
-/** The history as pairs, newest first; empty for a snapshot that does not carry it. */
-export function recentHeartbeats(agent: Partial<HeartbeatHistory>): { at: Date; health: AgentRow['health'] }[] {
-  const at = agent.recentHeartbeatAt;
-  const health = agent.recentHealth;
-  if (!Array.isArray(at) || !Array.isArray(health)) return [];
-  return at.map((t, i) => ({ at: t instanceof Date ? t : new Date(t), health: health[i] ?? 'healthy' }));
+const date = (s: string | null) => (s === null ? null : new Date(s));
+
+/**
+ * The column behind each field of a snapshot. Events about agents are built in the
+ * database from the agent's row (agents.store.ts), so that a thousand transitions cost
+ * one statement; this map is the one place that says which column becomes which field.
+ */
+export const SNAPSHOT_COLUMNS = {
+  id: 'id',
+  name: 'name',
+  type: 'type',
+  host: 'host',
+  port: 'port',
+  environment: 'environment',
+  status: 'status',
+  statusChangedAt: 'status_changed_at',
+  health: 'health',
+  healthMessage: 'health_message',
+  metadata: 'metadata',
+  heartbeatIntervalSeconds: 'heartbeat_interval_seconds',
+  lastHeartbeat: 'last_heartbeat',
+  lastSequence: 'last_sequence',
+  offlineAt: 'offline_at',
+  configurationRevision: 'configuration_revision',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies Record<Exclude<keyof AgentSnapshot, 'tags'>, string>;
+
+/** The agent of a snapshot, shaped like a row, with an empty heartbeat history. */
+export function fromSnapshot(s: AgentSnapshot): PublicAgent {
+  return {
+    ...s,
+    lastHeartbeat: date(s.lastHeartbeat),
+    offlineAt: date(s.offlineAt),
+    // An event from before statusChangedAt existed: its agent changed last at updatedAt,
+    // the closest time it carries.
+    statusChangedAt: new Date(s.statusChangedAt ?? s.updatedAt),
+    createdAt: new Date(s.createdAt),
+    updatedAt: new Date(s.updatedAt),
+    recentHeartbeatAt: [],
+    recentHealth: [],
+  };
 }
 
-/** Current snapshots of some agents, read inside the transaction that changes them. */
-export async function snapshotsOf(tx: Db, ids: string[]): Promise<Map<string, PublicAgent>> {
-  if (ids.length === 0) return new Map();
-  const rows = await tx.query.agents.findMany({ where: { id: { in: ids } }, with: { tags: { columns: { tag: true }, orderBy: { tag: 'asc' } } } });
-  return new Map(rows.map(({ tags, ...row }) => [row.id, publicAgent(row, tags.map((t) => t.tag))]));
+// Drivers differ on whether array elements arrive parsed.
+const instant = (t: Date | string) => (t instanceof Date ? t : new Date(t));
+
+/** The history as pairs, newest first. */
+export function recentHeartbeats(agent: HeartbeatHistory): { at: Date; health: AgentRow['health'] }[] {
+  const { recentHeartbeatAt: at, recentHealth: health } = agent;
+  return at.map((t, i) => ({ at: instant(t), health: health[i] ?? 'healthy' }));
 }

@@ -1,20 +1,22 @@
 import { AppError } from '../errors';
-import { agentIdOfToken, bearer, digestToken, hashToken, sameDigest, sameHash, type AgentPrincipal, type OperatorKind, type Principal, type Role } from './tokens';
+import { invalidAgentToken } from './agent-tokens';
+import type { Clock } from '../clock';
+import type { KeyRing } from '../keys/keys.ring';
+import { agentIdOfToken, bearer, hashToken, sameHash, type AgentPrincipal, type Principal, type Role } from './tokens';
 
 /**
  * Turns an `Authorization` value — from an HTTP header or a WebSocket
- * `connection_init` payload alike — into a principal. Operator tokens are compared
- * in constant time against the hashes loaded at start.
+ * `connection_init` payload alike — into a principal. Operator tokens are API keys,
+ * found by the hash of the secret in the key ring (in memory, refreshed from the
+ * database every few seconds); an expired or revoked key is refused.
  */
 export class Authenticator {
-  /** The operator hashes as raw digests, decoded once rather than on every request. */
-  private readonly operatorDigests: [OperatorKind, Buffer][];
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly clock: Clock,
+  ) {}
 
-  constructor(operatorHashes: Map<OperatorKind, string>) {
-    this.operatorDigests = [...operatorHashes].map(([kind, hex]) => [kind, Buffer.from(hex, 'hex')]);
-  }
-
-  /** Undefined when no token was given; throws FORBIDDEN for a token that is not ours. */
+  /** Undefined when no token was given; throws UNAUTHENTICATED for a token that is not ours. */
   authenticate(authorization: unknown): Principal | undefined {
     const token = bearer(authorization);
     if (token === undefined) {
@@ -23,17 +25,23 @@ export class Authenticator {
       }
       return undefined;
     }
-    // An agent token names its agent; its hash is checked against that agent's row where
-    // it is used. Operator tokens never have this form (the configuration refuses one that
-    // does), so telling the two apart reveals nothing about any operator token.
+    // An agent token names its agent; its hash is checked against that agent's row before
+    // the request is served (AgentTokenVerifier, or the heartbeat's own write). API keys
+    // never have this form (the configuration and key creation refuse one that does).
     const agentId = agentIdOfToken(token);
     if (agentId) return { role: 'agent', agentId, tokenHash: hashToken(token) };
-    const digest = digestToken(token);
-    let match: OperatorKind | undefined;
-    // Compare against every kind, so the time taken does not tell which one matched.
-    for (const [kind, expected] of this.operatorDigests) if (sameDigest(digest, expected)) match = kind;
-    if (match) return { role: match };
-    throw new AppError('FORBIDDEN', 'the token is not valid');
+    // Looked up by the sha256 of a 256-bit secret: the time a lookup takes tells nothing about any secret.
+    const key = this.keys.find(hashToken(token));
+    if (!key) throw new AppError('UNAUTHENTICATED', 'the token is not valid');
+    if (key.revokedAt) throw new AppError('UNAUTHENTICATED', `the API key "${key.name}" was revoked; ask an admin for a new one`);
+    if (key.expiresAt && key.expiresAt <= this.clock.now()) {
+      throw new AppError('UNAUTHENTICATED', `the API key "${key.name}" expired at ${key.expiresAt.toISOString()}; ask an admin for a new one`);
+    }
+    this.keys.markUsed(key);
+    return {
+      role: key.role,
+      key: { id: key.id, name: key.name, defaultTags: key.defaultTags, defaultEnvironment: key.defaultEnvironment },
+    };
   }
 }
 
@@ -75,5 +83,5 @@ export function authorizeAgent(principal: Principal | undefined, agentId: string
 
 /** The token names the agent; this checks it is still the one the agent holds (re-registration revokes). */
 export function verifyAgentToken(principal: AgentPrincipal, storedHash: string): void {
-  if (!sameHash(principal.tokenHash, storedHash)) throw new AppError('FORBIDDEN', 'the agent token is not valid (revoked by a later registration?)');
+  if (!sameHash(principal.tokenHash, storedHash)) throw invalidAgentToken();
 }

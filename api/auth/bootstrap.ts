@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Database } from '../db';
+import { secretPrefix, type KeyService } from '../keys/keys.service';
 import { operatorTokens } from './auth.table';
 import { hashToken, newOperatorToken, type OperatorKind } from './tokens';
 
@@ -66,6 +67,30 @@ export async function loadOperatorCredentials(config: Config, database: Database
   const rows = await database.db.select().from(operatorTokens).where(inArray(operatorTokens.kind, missing));
   for (const row of rows) creds.hashes.set(row.kind, row.tokenHash);
   return creds;
+}
+
+/**
+ * The tokens the server holds at start become API keys like any other, named after
+ * where they came from (`ADMIN_TOKEN`, or `admin (first start)`): listed, used, rotated
+ * and revoked as any key. A key is added once, by its hash; one revoked stays revoked
+ * across restarts, even while its token is still in the environment or tokens.json.
+ */
+export async function addStartKeys(config: Config, creds: OperatorCredentials, keys: KeyService): Promise<void> {
+  for (const kind of KINDS) {
+    const hash = creds.hashes.get(kind);
+    if (!hash) continue;
+    const fromEnv = Boolean(config[ENV[kind]]);
+    const token = creds.known[kind];
+    await keys.addStartKey({
+      name: fromEnv ? `${kind.toUpperCase()}_TOKEN` : `${kind} (first start)`,
+      role: kind,
+      tokenHash: hash,
+      prefix: token ? secretPrefix(token) : `am_${kind === 'enrollment' ? 'enroll' : kind}_`,
+      expiresAt: null,
+      defaultTags: [],
+      defaultEnvironment: null,
+    });
+  }
 }
 
 export const tokenFile = (dataDir: string) => path.join(dataDir, 'tokens.json');

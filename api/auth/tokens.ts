@@ -5,7 +5,19 @@ export type Role = OperatorKind | 'agent';
 
 /** Carries the hash unverified: the agent's own requests check it against the row they touch. */
 export type AgentPrincipal = { role: 'agent'; agentId: string; tokenHash: string };
-export type Principal = { role: OperatorKind } | AgentPrincipal;
+/** An operator: the role and the API key that carries it (absent only for the server's own work, such as the demo seed). */
+export type OperatorPrincipal = { role: OperatorKind; key?: OperatorKey };
+/** An enrollment key's defaults ride along, for the registrations it makes. */
+export interface OperatorKey {
+  id: string;
+  name: string;
+  defaultTags?: string[];
+  defaultEnvironment?: string | null;
+}
+export type Principal = OperatorPrincipal | AgentPrincipal;
+
+/** Who did something, as the event log records it: the key's name, or the role for the server's own work. */
+export const actorOf = (p: Principal): string => (p.role === 'agent' ? `agent ${p.agentId}` : (p.key?.name ?? p.role));
 
 // crypto.hash (Node ≥ 20.12) hashes a short string about three times faster than a Hash object.
 const oneShot = (crypto as { hash?: <E extends 'buffer' | 'hex'>(algorithm: string, data: string, encoding: E) => E extends 'hex' ? string : Buffer }).hash;

@@ -1,45 +1,28 @@
-import type { HeartbeatHistory, PublicAgent } from '../agents/agents.snapshot';
-import type { AgentStatus } from '../agents/agents.types';
+import type { Position } from './position';
 
-export type AgentEventType =
-  | 'registered'
-  | 'updated'
-  | 'deregistered'
-  | 'status_changed'
-  | 'tags_changed'
-  | 'configuration_changed';
-
-/**
- * The agent as it was right after the event, stored with it: subscribers are served
- * from it without a query each, and it outlives the agent. Timestamps are ISO
- * strings once it has been through the database. The heartbeat history is left out
- * (see withoutHistory): Agent.recentHeartbeats of an event's agent is empty.
- */
-export type AgentSnapshot = Omit<PublicAgent, 'lastHeartbeat' | 'offlineAt' | 'createdAt' | 'updatedAt' | keyof HeartbeatHistory> & {
-  lastHeartbeat: Date | string | null;
-  offlineAt: Date | string | null;
-  createdAt: Date | string;
-  updatedAt: Date | string;
-};
-
+/** An event to append; its domain decides what `type` and `payload` hold. */
 export interface EventDraft {
-  type: AgentEventType;
-  agent: AgentSnapshot;
-  previousStatus?: AgentStatus | null;
-  status?: AgentStatus | null;
-  reason?: string | null;
-  data?: Record<string, unknown>;
+  kind: string;
+  subjectId: string;
+  type: string;
+  /** Any JSON value. */
+  payload: unknown;
 }
 
-/** What subscribers receive; `cursor` is the event's position in the log. */
-export interface AgentEventMessage {
+/** An event as read back from the log. */
+export interface EventRecord {
+  position: Position;
+  /** The position as clients hold it. */
   cursor: string;
-  type: AgentEventType;
-  agentId: string;
-  agent: AgentSnapshot;
-  previousStatus: AgentStatus | null;
-  status: AgentStatus | null;
-  reason: string | null;
-  data: Record<string, unknown>;
-  at: string;
+  kind: string;
+  subjectId: string;
+  type: string;
+  at: Date;
+  payload: unknown;
+}
+
+/** Which events a read returns; the position still moves past those it leaves out. */
+export interface EventSelection {
+  kind?: string;
+  subjectId?: string;
 }

@@ -1,6 +1,7 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { AppError } from '../errors';
+import { isDatabaseUnavailable } from '../db';
+import { AppError, databaseUnavailable } from '../errors';
 
 /**
  * GraphQL's side of the one error convention: an expected failure keeps its message
@@ -11,6 +12,11 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
   let original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   // Pothos refuses impossible paging arguments (a bad cursor, first < 0) this way.
   if (original instanceof PothosValidationError) original = new AppError('BAD_USER_INPUT', original.message);
+  // An outage is no bug of the request: 503 with Retry-After, logged (throttled) by the caller.
+  if (!(original instanceof AppError) && isDatabaseUnavailable(original)) {
+    log(original);
+    original = databaseUnavailable();
+  }
   if (original instanceof AppError) {
     const gqlError = error instanceof GraphQLError ? error : undefined;
     return new GraphQLError(original.message, {

@@ -4,8 +4,15 @@ import './scalars';
 import './viewer.schema';
 import '../agents/agents.schema';
 import '../agents/agents.mutations';
+import '../agents/agents.bulk.schema';
 import '../liveness/liveness.schema';
-import '../events/events.schema';
+import '../liveness/availability.schema';
+import '../agents/agents.events.schema';
+import '../metrics/metrics.schema';
+import '../alerts/rules.schema';
+import '../notifications/notifications.schema';
+import '../alerts/alerts.schema';
+import '../keys/keys.schema';
 
 export const schema = builder.toSchema();
 

@@ -6,7 +6,11 @@ const RoleEnum = builder.enumType('Role', {
 
 const Viewer = builder.simpleObject('Viewer', {
   description: 'Who the token in use belongs to, so a client can show what it may do.',
-  fields: (t) => ({ role: t.field({ type: RoleEnum }), agentId: t.id({ nullable: true }) }),
+  fields: (t) => ({
+    role: t.field({ type: RoleEnum }),
+    agentId: t.id({ nullable: true }),
+    keyName: t.string({ nullable: true, description: 'The name of the API key in use (operators).' }),
+  }),
 });
 
 builder.queryField('viewer', (t) =>
@@ -15,6 +19,7 @@ builder.queryField('viewer', (t) =>
     resolve: (_root, _args, ctx) => ({
       role: ctx.principal!.role,
       agentId: ctx.principal?.role === 'agent' ? ctx.principal.agentId : null,
+      keyName: ctx.principal?.role !== 'agent' ? (ctx.principal?.key?.name ?? null) : null,
     }),
   }),
 );

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors';
+import { encodeAnswer } from './compression';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -96,6 +97,16 @@ export function sendJsonText(res: ServerResponse, status: number, text: string, 
   const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
   res.writeHead(status, headers ? { ...head, ...headers } : head);
   res.end(text);
+}
+
+/**
+ * A JSON answer that may be large (lists): compressed per the request's Accept-Encoding
+ * from MIN_COMPRESS_BYTES on. The heartbeat path never uses it.
+ */
+export async function sendLargeJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): Promise<void> {
+  const encoded = await encodeAnswer(Buffer.from(JSON.stringify(body)), req.headers['accept-encoding']);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': encoded.body.length, ...encoded.headers });
+  res.end(encoded.body);
 }
 
 /** REST's error shape: `{"error":{"code","message","fields"}}`. */

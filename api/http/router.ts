@@ -17,6 +17,22 @@ export interface Route {
   method: string;
   path: RegExp;
   handle(ctx: RouteContext): Promise<void>;
+  /** Answered by the thousand (heartbeats): successes are logged at debug only. */
+  quiet?: boolean;
+  /** The handler's own write matches the agent token's hash, so the door need not look it up first. */
+  tokenCheckedByWrite?: boolean;
+}
+
+const labels = new WeakMap<Route, string>();
+
+/** "POST /api/v1/agents/:id/heartbeat": the route as logs and metrics name it, from its pattern. */
+export function routeLabel(route: Route): string {
+  let label = labels.get(route);
+  if (!label) {
+    const path = route.path.source.replace(/^\^/, '').replace(/(\\\/\?)?\$$/, '').replaceAll('([^/]+)', ':id').replaceAll('\\/', '/');
+    labels.set(route, (label = `${route.method} ${path || '/'}`));
+  }
+  return label;
 }
 
 /** Finds the route for a request; a known path with another method is a 405, not a 404. */

@@ -1,20 +1,17 @@
-import { getTableColumns, sql } from 'drizzle-orm';
 import { recentHeartbeats } from '../agents/agents.snapshot';
-import { agents, type AgentRow } from '../agents/agents.table';
+import type { AgentRow } from '../agents/agents.table';
 import { authorize } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Db } from '../db';
 import { AppError, badInput } from '../errors';
 import { Channel } from '../events/channel';
 import { isUuid } from '../validation';
+import type { LivenessStore, WatchedAgent } from './liveness.store';
 
 /** Agents one subscription may watch. */
 export const MAX_WATCHED_AGENTS = 500;
 /** Undelivered batches a subscriber may fall behind by before its stream is ended. */
 export const MAX_BACKLOG = 100;
-
-/** The agent as read for the feed: the row as publicAgent shows it (tags load on demand). */
-export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat'>;
 
 export interface AgentHeartbeat {
   agent: WatchedAgent;
@@ -34,8 +31,6 @@ interface Subscriber {
   primed: boolean;
   channel: Channel<AgentHeartbeatBatch>;
 }
-
-const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, ...COLUMNS } = getTableColumns(agents);
 
 /** Checks a subscription's ids before its stream starts; a duplicate is watched once. */
 export function parseAgentIds(raw: readonly unknown[]): string[] {
@@ -87,7 +82,7 @@ export class HeartbeatFeed {
   private completedReads = 0;
   private stopped = false;
 
-  constructor(private readonly deps: { db: Db; intervalMs: number; onError(err: unknown): void }) {}
+  constructor(private readonly deps: { db: Db; store: LivenessStore; intervalMs: number; onError(err: unknown): void }) {}
 
   /** Validated before the stream starts, so bad input fails the subscription itself. */
   subscribe(principal: Principal | undefined, rawIds: readonly unknown[]): Channel<AgentHeartbeatBatch> {
@@ -173,11 +168,7 @@ export class HeartbeatFeed {
       const ms = compare.get(id)!;
       return ms === null ? null : new Date(ms).toISOString();
     });
-    const rows = await this.deps.db
-      .select(COLUMNS)
-      .from(agents)
-      .innerJoin(sql`unnest(${sql.param(ids)}::uuid[], ${sql.param(seen)}::timestamptz[]) as watched(id, seen)`, sql`watched.id = ${agents.id}`)
-      .where(sql`${agents.lastHeartbeat} is distinct from watched.seen`);
+    const rows = await this.deps.store.readWatched(this.deps.db, ids, seen);
     // Everyone left during the read: keep nothing for a later subscriber.
     if (this.stopped || this.subscribers.size === 0) return;
 

@@ -1,5 +1,5 @@
 import { Validator } from '../validation';
-import type { Health } from './heartbeat.batcher';
+import type { Health } from './policy';
 
 const HEALTH = ['healthy', 'degraded', 'unhealthy'];
 export const MAX_MESSAGE_BYTES = 1024;

@@ -6,9 +6,15 @@ export const livenessRoutes: Route[] = [
   {
     method: 'POST',
     path: /^\/api\/v1\/agents\/([^/]+)\/heartbeat\/?$/,
+    quiet: true,
+    tokenCheckedByWrite: true,
     handle: async ({ req, res, params, principal, services }) => {
       const body = await readJsonObject(req);
-      sendJsonText(res, 200, heartbeatAnswerText(await services.liveness.heartbeat(principal, params[0], body)));
+      const answer =
+        body.metrics === undefined
+          ? await services.liveness.heartbeat(principal, params[0], body)
+          : await services.metrics.alongHeartbeat(principal, params[0], body.metrics, () => services.liveness.heartbeat(principal, params[0], body));
+      sendJsonText(res, 200, heartbeatAnswerText(answer));
     },
   },
 ];

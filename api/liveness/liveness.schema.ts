@@ -1,6 +1,7 @@
 import { Agent, AgentStatusEnum, ConfigurationEntry, HealthStatusEnum } from '../agents/agents.schema';
-import { RECENT_HEARTBEATS, type AgentRow } from '../agents/agents.table';
+import { RECENT_HEARTBEATS } from '../agents/agents.table';
 import { builder } from '../graphql/builder';
+import { MetricInput, metricInputsToRaw } from '../metrics/metrics.schema';
 import { MAX_BACKLOG, MAX_WATCHED_AGENTS, type AgentHeartbeat, type AgentHeartbeatBatch } from './heartbeat.feed';
 
 const HealthInput = builder.inputType('HealthInput', {
@@ -17,6 +18,7 @@ const HeartbeatInput = builder.inputType('HeartbeatInput', {
     sequence: t.int({
       description: 'Increasing per agent. A heartbeat whose sequence goes backwards is accepted as a sign of life, but its health is ignored.',
     }),
+    metrics: t.field({ type: [MetricInput], description: 'Samples to store with the heartbeat, as pushMetrics takes them; a refused one refuses the heartbeat too.' }),
   }),
 });
 
@@ -44,8 +46,10 @@ builder.mutationField('heartbeat', (t) =>
     type: HeartbeatPayload,
     description: "Reports that an agent is alive. Needs that agent's own token.",
     args: { input: t.arg({ type: HeartbeatInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.liveness.heartbeat(ctx.principal, String(input.agentId), { health: input.health ?? undefined, sequence: input.sequence ?? undefined }),
+    resolve: (_root, { input }, ctx) => {
+      const beat = () => ctx.services.liveness.heartbeat(ctx.principal, String(input.agentId), { health: input.health ?? undefined, sequence: input.sequence ?? undefined });
+      return input.metrics ? ctx.services.metrics.alongHeartbeat(ctx.principal, String(input.agentId), metricInputsToRaw(input.metrics), beat) : beat();
+    },
   }),
 );
 
@@ -65,7 +69,7 @@ const AgentHeartbeatRef = builder.objectRef<AgentHeartbeat>('AgentHeartbeat').im
       type: Agent,
       description: 'The agent as read for this batch: lastHeartbeat, offlineAt, status and health are current.',
       // The row the feed read (its public columns), so fields resolve without a query.
-      resolve: (h) => h.agent as unknown as AgentRow,
+      resolve: (h) => h.agent,
     }),
     at: t.field({ type: 'DateTime', description: 'When the server took it.', resolve: (h) => h.at }),
     health: t.field({ type: HealthStatusEnum, description: 'The health in effect after it, as in Agent.recentHeartbeats.', resolve: (h) => h.health }),

@@ -1,26 +1,19 @@
-import { inArray } from 'drizzle-orm';
-import { snapshotsOf } from '../agents/agents.snapshot';
-import { agents } from '../agents/agents.table';
-import type { AgentStatus } from '../agents/agents.types';
+import { AGENT_KIND, type AgentStatus } from '../agents/agents.types';
+import { invalidAgentToken } from '../auth/agent-tokens';
 import { authorizeAgent } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Database, Db } from '../db';
-import { AppError, notFound } from '../errors';
-import type { EventLog } from '../events/events.service';
-import type { AgentEventMessage } from '../events/events.types';
-import { HeartbeatBatcher, writeHeartbeats, type FlushResult, type HeartbeatWrite } from './heartbeat.batcher';
+import { AppError } from '../errors';
+import type { EventLog } from '../events/events.log';
+import { HeartbeatBatcher, type FlushResult } from './heartbeat.batcher';
 import { parseHeartbeat } from './liveness.input';
+import type { HeartbeatWrite, LivenessStore } from './liveness.store';
+import type { LivenessPolicy } from './policy';
 import { RateLimiter } from './rate-limit';
 import { withRetry } from './retry';
-
-export interface Transition {
-  id: string;
-  previousStatus: AgentStatus;
-  status: AgentStatus;
-  reason: string;
-}
+import { recordTransitions } from './transitions';
 
 export interface LivenessDeps {
   db: Db;
@@ -29,26 +22,10 @@ export interface LivenessDeps {
   events: EventLog;
   clock: Clock;
   config: Config;
+  policy: LivenessPolicy;
+  store: LivenessStore;
   /** How many batches may be written at once (one on the single-connection PGlite). */
   maxInFlight: number;
-}
-
-/** Records status transitions as events in the transaction that made them. */
-export async function recordTransitions(tx: Db, events: EventLog, transitions: Transition[]): Promise<AgentEventMessage[]> {
-  if (transitions.length === 0) return [];
-  const snapshots = await snapshotsOf(tx, transitions.map((t) => t.id));
-  return events.append(
-    tx,
-    transitions.flatMap((t) => {
-      const agent = snapshots.get(t.id);
-      return agent ? [{ type: 'status_changed' as const, agent, previousStatus: t.previousStatus, status: t.status, reason: t.reason }] : [];
-    }),
-  );
-}
-
-function heartbeatReason(previous: AgentStatus, status: AgentStatus, health: HeartbeatWrite): string {
-  if (status === 'degraded') return `agent reported ${health.health}${health.message ? `: ${health.message}` : ''}`;
-  return previous === 'offline' ? 'heartbeat received' : 'agent reported healthy';
 }
 
 export interface HeartbeatAnswer {
@@ -64,9 +41,18 @@ export interface HeartbeatAnswer {
 /** Heartbeats: validated here, written in batches, answered once committed. */
 export class LivenessService {
   private readonly batcher: HeartbeatBatcher;
+  /**
+   * Heartbeats that change their agent's status, written with their events by one
+   * transaction at a time: such transactions lock their agents (EventLog.lockSubjects),
+   * so several at once would only wait on each other; one at a time, those that queue
+   * meanwhile are written together by the next.
+   */
+  private readonly transitions: HeartbeatBatcher;
   private readonly limiter: RateLimiter;
   /** Beyond this many queued heartbeats the replica sheds load instead of growing memory. */
   private readonly maxQueued: number;
+  /** Told of each batch written: heartbeats in it, seconds the write took, whether it failed (for /metrics). */
+  onBatch?: (size: number, seconds: number, failed: boolean) => void;
 
   constructor(private readonly deps: LivenessDeps) {
     const { config } = deps;
@@ -74,8 +60,9 @@ export class LivenessService {
       flushMs: config.heartbeatFlushMs,
       batchSize: config.heartbeatBatchSize,
       maxInFlight: deps.maxInFlight,
-      write: (batch) => this.flush(batch),
+      write: (batch) => this.timedFlush(batch),
     });
+    this.transitions = new HeartbeatBatcher({ flushMs: 0, batchSize: config.heartbeatBatchSize, maxInFlight: 1, write: (batch) => this.writeTransitions(batch) });
     this.limiter = new RateLimiter(config.heartbeatRateLimit);
     this.maxQueued = config.heartbeatBatchSize * 20;
   }
@@ -86,7 +73,8 @@ export class LivenessService {
     const wait = this.limiter.take() ?? (this.batcher.queued >= this.maxQueued ? 1 : undefined);
     if (wait !== undefined) throw new AppError('RATE_LIMITED', `too many heartbeats; retry in ${wait} s`, undefined, wait);
     const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, health, message, sequence });
-    if (!row) throw await this.whyUnmatched(agentId);
+    // No row matched the agent id and the token's hash: the token is revoked or forged, or the agent is gone.
+    if (!row) throw invalidAgentToken();
     const now = this.deps.clock.now();
     return {
       serverTime: now,
@@ -99,10 +87,16 @@ export class LivenessService {
     };
   }
 
-  /** A heartbeat that matched no row names an agent that is gone, or carries a revoked token. */
-  private async whyUnmatched(agentId: string): Promise<AppError> {
-    const [row] = await this.deps.db.select({ id: agents.id }).from(agents).where(inArray(agents.id, [agentId]));
-    return row ? new AppError('FORBIDDEN', 'the agent token is not valid (revoked by a later registration?)') : notFound(`agent ${agentId}`);
+  private async timedFlush(batch: HeartbeatWrite[]): Promise<FlushResult> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const result = await this.flush(batch);
+      failed = false;
+      return result;
+    } finally {
+      this.onBatch?.(batch.length, (performance.now() - started) / 1000, failed);
+    }
   }
 
   /**
@@ -111,24 +105,35 @@ export class LivenessService {
    * in a transaction that records their transitions.
    */
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
-    const { db, prepared, events, clock, config } = this.deps;
-    const steady = await withRetry(() => writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), config.missedHeartbeats, { unchangedOnly: true }));
+    const { prepared, clock, store } = this.deps;
+    const steady = await withRetry(() => store.writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), { unchangedOnly: true }));
     const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
     if (written.size === batch.length) return written;
     const rest = batch.filter((w) => !written.has(w.agentId));
-    const byId = new Map(rest.map((w) => [w.agentId, w]));
-    const { rows, messages } = await withRetry(() =>
-      db.transaction(async (tx) => {
-        const rows = await writeHeartbeats((query) => tx.execute(query), rest, clock.now(), config.missedHeartbeats);
+    const rows = await Promise.all(rest.map((w) => this.transitions.enqueue(w)));
+    for (const r of rows) if (r) written.set(r.id, r);
+    return written;
+  }
+
+  /** Heartbeats that (may) change a status, in one transaction with their transitions' events. */
+  private async writeTransitions(batch: HeartbeatWrite[]): Promise<FlushResult> {
+    const { events, clock, policy, store } = this.deps;
+    const byId = new Map(batch.map((w) => [w.agentId, w]));
+    const rows = await withRetry(() =>
+      events.transaction(async (tx) => {
+        await events.lockSubjects(tx, AGENT_KIND, batch.map((w) => w.agentId));
+        const rows = await store.writeHeartbeats((query) => tx.execute(query), batch, clock.now());
         const transitions = rows
           .filter((r) => r.previousStatus !== r.status)
-          .map((r) => ({ id: r.id, previousStatus: r.previousStatus, status: r.status, reason: heartbeatReason(r.previousStatus, r.status, byId.get(r.id)!) }));
-        return { rows, messages: await recordTransitions(tx, events, transitions) };
+          .map((r) => {
+            const w = byId.get(r.id)!;
+            return { id: r.id, previousStatus: r.previousStatus, status: r.status, reason: policy.reasons.heartbeat(r.previousStatus, r.status, w.health, w.message) };
+          });
+        await recordTransitions(tx, events, transitions);
+        return rows;
       }),
     );
-    events.committed(messages);
-    for (const r of rows) written.set(r.id, r);
-    return written;
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** Writes every accepted heartbeat before shutdown. */
@@ -136,4 +141,3 @@ export class LivenessService {
     return this.batcher.drain();
   }
 }
-

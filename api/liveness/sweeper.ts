@@ -1,25 +1,41 @@
-import { sql } from 'drizzle-orm';
+import { AGENT_KIND } from '../agents/agents.types';
 import type { Clock } from '../clock';
-import type { Db } from '../db';
-import type { EventLog } from '../events/events.service';
-import type { AgentStatus } from '../agents/agents.types';
-import { recordTransitions } from './liveness.service';
+import type { EventLog } from '../events/events.log';
+import type { LivenessStore } from './liveness.store';
+import type { LivenessPolicy } from './policy';
 import { withRetry } from './retry';
 
 const BATCH = 5000;
 
+export interface SweeperDeps {
+  events: EventLog;
+  store: LivenessStore;
+  policy: LivenessPolicy;
+  clock: Clock;
+  intervalMs: number;
+  onError(err: unknown): void;
+  /** Told when a sweep finds the server was away and grants agents a grace period. */
+  onOutage?(info: { gapMs: number | null; agents: number }): void;
+}
+
 /**
  * Marks agents offline once their deadline (`offline_at`) has passed. Every replica
- * runs one: rows are claimed with FOR UPDATE SKIP LOCKED and re-checked under the
- * lock, so each transition is made, and recorded, by exactly one of them.
+ * runs one: due agents are claimed by their subject locks, skipping those another
+ * transaction holds, and re-checked under the row lock, so each transition is made,
+ * and recorded, by exactly one of them.
+ *
+ * Each sweep first records, cluster-wide, that it runs. When it finds that no sweep ran
+ * anywhere for longer than the policy's outage gap, every replica (or the database)
+ * was away, and agents could not have reached us: before marking anyone offline it
+ * gives every agent that is not offline a full deadline from now, in the same
+ * transaction. An agent that heartbeats within it never goes offline; one that does
+ * not goes offline when it ends, with a reason that says so.
  */
 export class OfflineSweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
 
-  constructor(
-    private readonly deps: { db: Db; events: EventLog; clock: Clock; missedHeartbeats: number; intervalMs: number; onError(err: unknown): void },
-  ) {}
+  constructor(private readonly deps: SweeperDeps) {}
 
   start(): void {
     this.timer = setInterval(() => {
@@ -37,42 +53,26 @@ export class OfflineSweeper {
   async sweep(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.sweepBatch();
-      total += n;
-      if (n < BATCH) return total;
+      const { offline, claimed, outage } = await this.sweepBatch();
+      if (outage) this.deps.onOutage?.(outage);
+      total += offline;
+      if (claimed < BATCH) return total;
     }
   }
 
-  private async sweepBatch(): Promise<number> {
-    const { db, events, clock, missedHeartbeats } = this.deps;
-    const messages = await withRetry(() =>
-      db.transaction(async (tx) => {
+  private async sweepBatch(): Promise<{ offline: number; claimed: number; outage?: { gapMs: number | null; agents: number } }> {
+    const { events, store, policy, clock } = this.deps;
+    return withRetry(() =>
+      events.transaction(async (tx) => {
         const now = clock.now();
-        const result = (await tx.execute(sql`
-          with due as (
-            select id, status as previous_status from agents
-            where status <> 'offline' and offline_at <= ${now}
-            order by id
-            limit ${BATCH}
-            for update skip locked
-          )
-          update agents a set status = 'offline'
-          from due where a.id = due.id
-          returning a.id, due.previous_status, a.heartbeat_interval_seconds, a.last_heartbeat
-        `)) as unknown as { rows: { id: string; previous_status: AgentStatus; heartbeat_interval_seconds: number; last_heartbeat: string | null }[] };
-        return recordTransitions(
-          tx,
-          events,
-          result.rows.map((r) => ({
-            id: r.id,
-            previousStatus: r.previous_status,
-            status: 'offline',
-            reason: `no heartbeat for ${missedHeartbeats} × ${r.heartbeat_interval_seconds} s${r.last_heartbeat ? '' : ' since registration'}`,
-          })),
-        );
+        // Subject locks before the first write (EventLog.lockSubjects).
+        const claimed = await events.lockSubjects(tx, AGENT_KIND, await store.dueIds(tx, now, BATCH), { skipLocked: true });
+        const { gapMs } = await store.markSweep(tx);
+        const outage = policy.isOutage(gapMs) ? { gapMs, agents: await store.grantGrace(tx, now) } : undefined;
+        const subjects = claimed.map((id) => ({ kind: AGENT_KIND, subjectId: id }));
+        const offline = await events.appendWith(tx, subjects, (at) => store.markOffline(tx, claimed, now, at));
+        return { offline, claimed: claimed.length, outage };
       }),
     );
-    events.committed(messages);
-    return messages.length;
   }
 }

@@ -17,7 +17,10 @@ import { summarize, type Summary } from '../lib/stats';
 
 export interface LoadSpec {
   port: number;
-  mode: 'rest' | 'graphql';
+  /** Heartbeats over REST or GraphQL, or registrations of new agents over REST. */
+  mode: 'rest' | 'graphql' | 'register';
+  /** For `register`: the enrollment token. */
+  enrollmentToken?: string;
   agentsFile: string;
   /** This process's sockets, and which slots (agent offsets) they take in a larger run. */
   connections: number;
@@ -56,7 +59,23 @@ function run(spec: LoadSpec, send: (m: unknown) => void): Promise<LoadResult> {
   const host = `127.0.0.1:${spec.port}`;
   const query = JSON.stringify(HEARTBEAT_MUTATION);
 
+  let registered = 0;
   function request(agent: number): string {
+    if (spec.mode === 'register') {
+      // A new agent every time, with the original contract's example fields.
+      const body = JSON.stringify({
+        name: `bench-registered-${process.pid}-${spec.sequenceBase}-${++registered}`,
+        type: 'api_agent',
+        host: 'web-01.company.com',
+        port: 8080,
+        environment: 'production',
+        metadata: { region: 'us-east-1', team: 'platform' },
+      });
+      return (
+        `POST /api/v1/agents/register HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${spec.enrollmentToken}\r\n` +
+        `Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      );
+    }
     const { id, token } = agents[agent];
     const seq = spec.sequenceBase + ++visits[agent];
     const [path, body] =
@@ -122,7 +141,7 @@ function run(spec: LoadSpec, send: (m: unknown) => void): Promise<LoadResult> {
           const head = conn.buf.toString('latin1', 0, consumed.headerEnd);
           const status = head.slice(9, 12);
           const body = conn.buf.toString('utf8', consumed.bodyStart, consumed.end);
-          const good = status === '200' && !(spec.mode === 'graphql' && body.includes('"errors"'));
+          const good = spec.mode === 'register' ? status === '201' : status === '200' && !(spec.mode === 'graphql' && body.includes('"errors"'));
           record(status, good, conn.startedAt, good ? undefined : `${status} ${body.slice(0, 300)}`);
           conn.buf = conn.buf.subarray(consumed.end);
           if (/\r\nconnection: *close/i.test(head)) {

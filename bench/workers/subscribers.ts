@@ -65,8 +65,9 @@ function open(url: string, token: string): Promise<boolean> {
       firstError ??= err.message;
       settle(false);
     });
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
       closed++;
+      if (!settled) firstError ??= `closed before the connection was acknowledged: ${code} ${reason.toString()}`;
       settle(false);
     });
   });

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { between, fullJitter, jittered, retryAfterMs, sleep, type Random } from './backoff';
+import { AgentReadings } from './metrics';
 
 export const AGENT_KINDS = ['web_server', 'database_monitor', 'api_gateway', 'cache_monitor', 'security_scanner', 'log_processor'] as const;
 type Kind = (typeof AGENT_KINDS)[number];
@@ -126,15 +127,21 @@ export class Simulation {
     // Agents start spread over one interval rather than all at once.
     await sleep(random() * intervalMs, this.signal);
     let sequence = 0;
+    // The agent's own token, kept across a stop: coming back, it re-registers with it, as
+    // a live agent must (the enrollment token cannot re-register one that is still online).
+    let own: string | undefined;
     for (let comingBack = false; !this.signal.aborted; ) {
-      const reg = await this.call(i, 'register', '/api/v1/agents/register', this.o.token, () => registration);
+      let reg = own ? await this.call(i, 'register', '/api/v1/agents/register', own, () => registration) : undefined;
+      if (!reg || reg.status === 401 || reg.status === 403) reg = await this.call(i, 'register', '/api/v1/agents/register', this.o.token, () => registration);
       if (!reg) return;
       if (reg.status !== 200 && reg.status !== 201) return void this.stats.failed++; // misconfigured: give up
       this.stats.registrations++;
       if (comingBack) this.stats.returned++;
       this.stats.up++;
+      own = reg.body.token;
       const end = await this.beat(i, kind, reg.body.id, reg.body.token, intervalMs, () => ++sequence);
       this.stats.up--;
+      if (end === 'revoked') own = undefined;
       if (end !== 'stopped') continue; // 'revoked' re-registers at once; an abort ends the loop
       this.stats.stopped++;
       const back = random() < this.o.returnChance;
@@ -150,6 +157,8 @@ export class Simulation {
     let health: Health = 'healthy';
     let message: string | undefined;
     const path = `/api/v1/agents/${id}/heartbeat`;
+    // Each heartbeat carries the agent's metrics: one request per interval.
+    const readings = new AgentReadings(kind, random);
     try {
       while (!this.signal.aborted) {
         await sleep(jittered(random, intervalMs, this.o.jitter), this.signal);
@@ -166,7 +175,7 @@ export class Simulation {
           message = undefined;
           this.stats.sick--;
         }
-        const res = await this.call(i, 'heartbeat', path, token, () => ({ health: { status: health, message }, sequence: nextSequence() }));
+        const res = await this.call(i, 'heartbeat', path, token, () => ({ health: { status: health, message }, sequence: nextSequence(), metrics: readings.next(intervalMs / 1000, health !== 'healthy') }));
         if (!res) return 'aborted';
         // The agent was deleted, or re-registered elsewhere, revoking this token.
         if (res.status === 401 || res.status === 403 || res.status === 404) return 'revoked';

@@ -80,16 +80,16 @@ describe('REST answers each kind of token as its role allows', () => {
     }
   });
 
-  it('refuses a token the server never issued, including a forged agent token, and reveals no agent', async () => {
+  it('refuses a token the server never issued, including a forged agent token, with 401, and reveals no agent', async () => {
     const forged = `am_agent_${mine.id.replaceAll('-', '')}_${'A'.repeat(43)}`;
     for (const token of ['not-a-token-at-all', 'am_admin_guess', forged]) {
       const list = await request(`${server.url}/api/v1/agents/`, { token });
-      expect(list.status, token).toBe(403);
-      expect(list.body.error.code).toBe('FORBIDDEN');
+      expect(list.status, token).toBe(401);
+      expect(list.body.error.code).toBe('UNAUTHENTICATED');
       expect(list.body.agents).toBeUndefined();
     }
     const config = await request(`${server.url}/api/v1/agents/${mine.id}/configuration`, { token: forged });
-    expect(config.status).toBe(403);
+    expect(config.status).toBe(401);
     expect(config.body.configuration).toBeUndefined();
   });
 
@@ -119,8 +119,8 @@ describe('GraphQL answers each kind of token as its role allows', () => {
 
   it('refuses a token the server never issued, or a malformed Authorization header, as GraphQL errors', async () => {
     const unknown = await graphql(server.url, 'not-a-token-at-all', '{ agents { totalCount } }');
-    expect(unknown.status).toBe(403);
-    expect(onlyError(unknown).extensions?.code).toBe('FORBIDDEN');
+    expect(unknown.status).toBe(401);
+    expect(onlyError(unknown).extensions?.code).toBe('UNAUTHENTICATED');
     const malformed = await request(`${server.url}/graphql`, { headers: { authorization: 'Basic dXNlcjpwYXNz' }, json: { query: '{ viewer { role } }' } });
     expect(malformed.status).toBe(401);
     expect(onlyError(malformed).extensions?.code).toBe('UNAUTHENTICATED');

@@ -326,19 +326,23 @@ describe('bodies over 1 MiB', () => {
   };
   const withToken = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
 
-  it('answers 413 to a REST body declared larger than 1 MiB by Content-Length, writing nothing', async () => {
+  it('answers 413 to a REST body declared larger than 1 MiB, after only 16 bytes of it were sent, writing nothing', async () => {
     await writesNothing(async () => {
-      const res = await rawRequest(server.url, { path: '/api/v1/agents/register', headers: withToken(server.enrollmentToken), body: padded('too-big-declared', 2 * MiB) });
+      const res = await rawRequest(server.url, { path: '/api/v1/agents/register', headers: withToken(server.enrollmentToken), body: padded('too-big-declared', 2 * MiB), stopAfter: 16 });
       expect(res.status).toBe(413);
       expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(res.headers.get('connection')).toBe('close');
+      expect(res.sent).toBe(16);
     });
   });
 
-  it('answers 413 to a chunked REST body that grows past 1 MiB, writing nothing', async () => {
+  it('answers 413 to a chunked REST body as soon as it passes 1 MiB, before the rest is sent, writing nothing', async () => {
     await writesNothing(async () => {
-      const res = await rawRequest(server.url, { path: '/api/v1/agents/register', headers: withToken(server.enrollmentToken), body: padded('too-big-chunked', 2 * MiB), chunked: true });
+      // 1 MiB and one 64 KiB chunk more go out; the remaining ~900 KiB never do.
+      const res = await rawRequest(server.url, { path: '/api/v1/agents/register', headers: withToken(server.enrollmentToken), body: padded('too-big-chunked', 2 * MiB), chunked: true, stopAfter: MiB + 64 * 1024 });
       expect(res.status).toBe(413);
       expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(res.sent).toBeLessThan(2 * MiB);
     });
   });
 
@@ -347,13 +351,14 @@ describe('bodies over 1 MiB', () => {
     expect(res.status).toBe(201);
   });
 
-  it('answers 413 to GraphQL bodies over 1 MiB, with Content-Length or chunked, writing nothing', async () => {
+  it('answers 413 to GraphQL bodies over 1 MiB, declared or chunked, before the rest is sent, writing nothing', async () => {
     const query = JSON.stringify({ query: REGISTER_MUTATION, variables: { input: { ...SEED_AGENT, name: 'too-big-graphql' } } });
     const body = Buffer.from(query + ' '.repeat(2 * MiB));
     await writesNothing(async () => {
       for (const chunked of [false, true]) {
-        const res = await rawRequest(server.url, { path: '/graphql', headers: withToken(server.enrollmentToken), body, chunked });
+        const res = await rawRequest(server.url, { path: '/graphql', headers: withToken(server.enrollmentToken), body, chunked, stopAfter: chunked ? MiB + 64 * 1024 : 16 });
         expect(res.status, chunked ? 'chunked' : 'content-length').toBe(413);
+        expect(res.sent).toBeLessThan(2 * MiB);
       }
     });
   });

@@ -40,7 +40,7 @@ describe(`event bus (${onPostgres() ? 'LISTEN/NOTIFY' : 'in-process'})`, () => {
   async function signalArrives() {
     const before = signals;
     if (pool) await pool.query(`select pg_notify('${EVENTS_CHANNEL}', '')`);
-    else bus.signalCommitted();
+    else bus.signal();
     await waitFor(() => signals > before, { what: 'the signal' });
   }
 

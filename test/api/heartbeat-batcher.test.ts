@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HeartbeatBatcher, type FlushResult, type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/heartbeat.batcher';
+import { HeartbeatBatcher, type FlushResult } from '../../api/liveness/heartbeat.batcher';
+import type { HeartbeatRow, HeartbeatWrite } from '../../api/liveness/liveness.store';
 
 const write = (n: number): HeartbeatWrite => ({ agentId: `agent-${n}`, tokenHash: 'x', health: 'healthy', message: null, sequence: 1 });
 const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RECENT_HEARTBEATS } from '../../api/agents/agents.table';
-import { since, type WatchedAgent } from '../../api/liveness/heartbeat.feed';
+import { since } from '../../api/liveness/heartbeat.feed';
+import type { WatchedAgent } from '../../api/liveness/liveness.store';
 
 type Health = WatchedAgent['health'];
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');

@@ -198,7 +198,7 @@ describe('agentHeartbeats', () => {
   });
 
   it('refuses a subscription once stopped, without starting to read', async () => {
-    const feed = new HeartbeatFeed({ db: undefined as never, intervalMs: FEED_MS, onError: (err) => expect.unreachable(String(err)) });
+    const feed = new HeartbeatFeed({ db: undefined as never, store: undefined as never, intervalMs: FEED_MS, onError: (err) => expect.unreachable(String(err)) });
     await feed.stop();
     expect(() => feed.subscribe({ role: 'viewer' }, [randomUUID()])).toThrow(/stopped/);
     expect(feed.subscriberCount).toBe(0);

@@ -157,7 +157,7 @@ describe('refused heartbeats change nothing', () => {
     expect((await stateOf(victim.id)).lastHeartbeat).toBe(before.lastHeartbeat);
   });
 
-  it('refuses a token revoked by re-registration, a token that is not ours and an operator token with 403', async () => {
+  it('refuses a token revoked by re-registration or one the server never issued with 401, and an operator token with 403', async () => {
     const fields = { name: `hb-revoked-${++counter}` };
     const old = await newAgent(fields);
     // Registering the same agent again answers 200 with the same id and a new token, revoking the old one.
@@ -166,8 +166,9 @@ describe('refused heartbeats change nothing', () => {
     expect(again.body.id).toBe(old.id);
     expect((await beat(old, {}, again.body.token)).status).toBe(200);
 
-    await refusedWithoutEffect(old, () => beat(old, degraded), 403, 'FORBIDDEN');
-    await refusedWithoutEffect(old, () => beat(old, degraded, 'not-a-token-this-server-issued'), 403, 'FORBIDDEN');
+    await refusedWithoutEffect(old, () => beat(old, degraded), 401, 'UNAUTHENTICATED');
+    await refusedWithoutEffect(old, () => beatGraphQL(old.token, { agentId: old.id, health: { status: 'DEGRADED' } }), 401, 'UNAUTHENTICATED');
+    await refusedWithoutEffect(old, () => beat(old, degraded, 'not-a-token-this-server-issued'), 401, 'UNAUTHENTICATED');
     await refusedWithoutEffect(old, () => beat(old, degraded, server.adminToken), 403, 'FORBIDDEN');
     await refusedWithoutEffect(old, () => beatGraphQL(server.adminToken, { agentId: old.id }), 403, 'FORBIDDEN');
   });
@@ -184,29 +185,29 @@ describe('refused heartbeats change nothing', () => {
     );
   });
 
-  it('answers 404 for an agent that does not exist, over REST and GraphQL, and creates nothing', async () => {
+  it('answers 401 to a token for an agent that does not exist, over REST and GraphQL, and creates nothing', async () => {
     const id = randomUUID();
     const token = forgedToken(id);
     const rest = await heartbeatRest(server.url, id, token, degraded);
-    expect(rest.status).toBe(404);
-    expect(rest.body.error.code).toBe('NOT_FOUND');
+    expect(rest.status).toBe(401);
+    expect(rest.body.error.code).toBe('UNAUTHENTICATED');
     const gql = await beatGraphQL(token, { agentId: id });
-    expect(gql.status).toBe(404);
-    expect(onlyError(gql).extensions?.code).toBe('NOT_FOUND');
+    expect(gql.status).toBe(401);
+    expect(onlyError(gql).extensions?.code).toBe('UNAUTHENTICATED');
     expect((await request(`${server.url}/api/v1/agents/${id}`, { token: server.viewerToken })).status).toBe(404);
   });
 
-  it('answers 404 for a deregistered agent, and its event log gains nothing after the deregistration', async () => {
+  it('answers 401 to the token of a deregistered agent, and its event log gains nothing after the deregistration', async () => {
     const agent = await newAgent();
     await beat(agent);
     const gone = await graphql(server.url, server.adminToken, 'mutation($id: ID!) { deregisterAgent(id: $id) { id } }', { id: agent.id });
     expect(gone.body.errors).toBeUndefined();
 
     const rest = await beat(agent, degraded);
-    expect(rest.status).toBe(404);
-    expect(rest.body.error.code).toBe('NOT_FOUND');
+    expect(rest.status).toBe(401);
+    expect(rest.body.error.code).toBe('UNAUTHENTICATED');
     const gql = await beatGraphQL(agent.token, { agentId: agent.id });
-    expect(onlyError(gql).extensions?.code).toBe('NOT_FOUND');
+    expect(onlyError(gql).extensions?.code).toBe('UNAUTHENTICATED');
 
     const log = await graphql(server.url, server.viewerToken, 'query($id: ID!) { agentEventLog(agentId: $id) { type } }', { id: agent.id });
     expect(log.body.data.agentEventLog.map((e: { type: string }) => e.type)).toEqual(['REGISTERED', 'DEREGISTERED']);

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Client } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../helpers/client';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database';
 import { heartbeatRest, registerAgent, subscribeWs, waitFor, wsClient, type Agent, type Collected } from '../helpers/liveness';
+import { spawnReplica, type Replica } from '../helpers/replica';
 import { startTestServer, TOKENS, type TestServer } from '../helpers/server';
 
 /**
@@ -18,51 +16,6 @@ import { startTestServer, TOKENS, type TestServer } from '../helpers/server';
 // heartbeat feed reads every 100 ms.
 const ENV = { MISSED_HEARTBEATS: '1', SWEEP_INTERVAL_MS: '50', HEARTBEAT_FEED_MS: '100' };
 const FLEET = 200;
-
-interface Replica {
-  url: string;
-  stop(): Promise<void>;
-}
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Starts `node --import tsx api/main.ts` and resolves once it prints where it listens. */
-function spawnReplica(databaseUrl: string): Promise<Replica> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      ADMIN_TOKEN: TOKENS.admin,
-      VIEWER_TOKEN: TOKENS.viewer,
-      ENROLLMENT_TOKEN: TOKENS.enrollment,
-      LOG_LEVEL: 'warn',
-      ...ENV,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      const port = /Agent Monitor listening on http:\/\/localhost:(\d+)/.exec(output)?.[1];
-      if (port) resolve({ url: `http://127.0.0.1:${port}`, stop });
-    });
-    child.once('exit', (code) => reject(new Error(`replica exited with ${code} before listening:\n${output}`)));
-  });
-}
 
 const STATUS_CHANGES = `subscription($filter: AgentFilter) {
   agentStatusChanged(filter: $filter) { cursor agent { id name } previousStatus status reason at }
@@ -209,7 +162,7 @@ if (onPostgres()) {
     beforeAll(async () => {
       database = await createTestDatabase();
       // Started together, as a deployment would: migrations take turns under a lock.
-      replicas = await Promise.all([spawnReplica(database.url!), spawnReplica(database.url!)]);
+      replicas = await Promise.all([spawnReplica({ DATABASE_URL: database.url!, ...ENV }), spawnReplica({ DATABASE_URL: database.url!, ...ENV })]);
     }, 120_000);
     afterAll(async () => {
       await Promise.all(replicas.map((r) => r.stop()));
@@ -229,14 +182,14 @@ if (onPostgres()) {
       await heartbeatFeedScenario(b, a);
     }, 60_000);
 
-    it(`marks each of ${FLEET} agents that stop heartbeating OFFLINE exactly once: once in agent_events, once to subscribers on each replica`, async () => {
+    it(`marks each of ${FLEET} agents that stop heartbeating OFFLINE exactly once: once in the event log, once to subscribers on each replica`, async () => {
       const [a, b] = replicas.map((r) => r.url);
       await offlineOnceScenario(a, b, async (ids) => {
         const client = new pg.Client({ connectionString: database.url });
         await client.connect();
         try {
           const { rows } = await client.query(
-            `select agent_id, count(*)::int as n from agent_events where type = 'status_changed' and status = 'offline' and agent_id = any($1::uuid[]) group by agent_id`,
+            `select subject_id as agent_id, count(*)::int as n from events where subject_kind = 'agent' and type = 'status_changed' and payload->>'status' = 'offline' and subject_id = any($1::text[]) group by subject_id`,
             [ids],
           );
           return new Map(rows.map((r) => [r.agent_id as string, r.n as number]));

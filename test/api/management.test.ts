@@ -224,13 +224,14 @@ describe('deregistration', () => {
     }
   });
 
-  it('takes the configuration with it: the deregistered agent token reads 404, telling the agent to register again', async () => {
+  it('takes the configuration with it: the deregistered agent token reads 401, telling the agent to register again', async () => {
     const agent = await newAgent();
     await admin(SET, { id: agent.id, key: 'k', value: 'v' });
     await admin(DEREGISTER, { id: agent.id });
     const read = await restConfiguration(agent.id, agent.token);
-    expect(read.status).toBe(404);
-    expect(read.body.error.code).toBe('NOT_FOUND');
+    expect(read.status).toBe(401);
+    expect(read.body.error.code).toBe('UNAUTHENTICATED');
+    expect(read.body.error.message).toMatch(/register again/);
     expect(read.body.configuration).toBeUndefined();
     expect(JSON.stringify(read.body)).not.toContain('"v"');
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../api/config';
-import { request } from '../helpers/client';
+import { graphql, request } from '../helpers/client';
 import { registerRest } from '../helpers/agents';
 import { createTestDatabase, onPostgres } from '../helpers/database';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -106,15 +106,23 @@ if (!onPostgres()) {
       expect((await request(`${second.url}/api/v1/agents/${reg.body.id}`, { token: known.viewer })).status).toBe(200);
     });
 
-    it('lets a token from the environment win over the stored one of its kind', async () => {
+    it('adds a token from the environment as one more key; the generated one works until an admin revokes it', async () => {
       const first = await start(NO_TOKENS);
       const { known } = first.app.credentials;
       const envAdmin = 'admin-token-from-the-environment';
       const second = await start({ ...NO_TOKENS, ADMIN_TOKEN: envAdmin }, first.databaseUrl);
       expect(second.app.credentials.known).toEqual({ admin: envAdmin });
       expect((await request(`${second.url}/api/v1/agents/`, { token: envAdmin })).status).toBe(200);
-      expect((await request(`${second.url}/api/v1/agents/`, { token: known.admin })).status).toBe(403);
       expect((await request(`${second.url}/api/v1/agents/`, { token: known.viewer })).status).toBe(200);
+      const keys = await graphql(second.url, envAdmin, '{ apiKeys { id name role } }');
+      const names = keys.body.data.apiKeys.map((k: { name: string }) => k.name).sort();
+      expect(names).toEqual(['ADMIN_TOKEN', 'admin (first start)', 'enrollment (first start)', 'viewer (first start)']);
+      const generated = keys.body.data.apiKeys.find((k: { name: string }) => k.name === 'admin (first start)');
+      expect((await graphql(second.url, envAdmin, 'mutation($id: ID!) { revokeApiKey(id: $id) { state } }', { id: generated.id })).body.data.revokeApiKey.state).toBe('REVOKED');
+      expect((await request(`${second.url}/api/v1/agents/`, { token: known.admin })).status).toBe(401);
+      // A restart with the same environment does not bring it back.
+      const third = await start(NO_TOKENS, first.databaseUrl);
+      expect((await request(`${third.url}/api/v1/agents/`, { token: known.admin })).status).toBe(401);
     });
 
     it('generates one set of tokens when two replicas start on a fresh database at the same moment', async () => {

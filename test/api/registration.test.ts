@@ -117,8 +117,8 @@ describe('registering the same agent again', () => {
     expect(second.body.token).not.toBe(first.body.token);
 
     const withOld = await configurationWith(first.body.id, first.body.token);
-    expect(withOld.status).toBe(403);
-    expect(withOld.body.error.code).toBe('FORBIDDEN');
+    expect(withOld.status).toBe(401);
+    expect(withOld.body.error.code).toBe('UNAUTHENTICATED');
     expect((await configurationWith(first.body.id, second.body.token)).status).toBe(200);
 
     const stored = await request(`${server.url}/api/v1/agents/${first.body.id}`, { token: server.viewerToken });
@@ -134,7 +134,7 @@ describe('registering the same agent again', () => {
     expect(gql.body.data.registerAgent.created).toBe(false);
     expect(gql.body.data.registerAgent.agent.id).toBe(rest.body.id);
     expect(gql.body.data.registerAgent.agent.metadata).toEqual({ via: 'graphql' });
-    expect((await configurationWith(rest.body.id, rest.body.token)).status).toBe(403);
+    expect((await configurationWith(rest.body.id, rest.body.token)).status).toBe(401);
     expect((await configurationWith(rest.body.id, gql.body.data.registerAgent.token)).status).toBe(200);
   });
 
@@ -172,7 +172,7 @@ describe('registering the same agent again', () => {
 
     const reads = await Promise.all(results.map((r) => configurationWith(id, r.body.token)));
     expect(reads.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(reads.filter((r) => r.status === 403)).toHaveLength(49);
+    expect(reads.filter((r) => r.status === 401)).toHaveLength(49);
   });
 
   it('converges 50 identical concurrent GraphQL registrations on one row as well', async () => {

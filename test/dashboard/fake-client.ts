@@ -1,5 +1,5 @@
-import type { Client } from '@urql/core';
-import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import { CombinedError, type Client } from '@urql/core';
+import { GraphQLError, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 
 type Answer = (variables: Record<string, unknown>) => unknown;
 
@@ -11,10 +11,23 @@ type Answer = (variables: Record<string, unknown>) => unknown;
 export class FakeClient {
   calls: Array<{ name: string; variables: Record<string, unknown> }> = [];
   #answers = new Map<string, Answer>();
+  #failures = new Map<string, CombinedError>();
   #subscribers = new Map<(result: { data: unknown }) => void, string>();
 
   answer(name: string, fn: Answer) {
     this.#answers.set(name, fn);
+    return this;
+  }
+
+  /** Answers `name` with a GraphQL error carrying these extensions (a code, the fields to fix). */
+  fail(name: string, message: string, extensions: Record<string, unknown>) {
+    this.#failures.set(name, new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] }));
+    return this;
+  }
+
+  /** Stops answering `name` (as a server that went away): queries get an error until answered again. */
+  refuse(name: string) {
+    this.#answers.delete(name);
     return this;
   }
 
@@ -26,8 +39,10 @@ export class FakeClient {
     const name = operationName(doc);
     this.calls.push({ name, variables });
     const fn = this.#answers.get(name);
+    const failure = this.#failures.get(name);
+    if (failure) return { toPromise: async () => ({ data: undefined, error: failure }) };
     return {
-      toPromise: async () => (fn ? { data: fn(variables) } : { data: undefined, error: new Error(`no answer for ${name}`) }),
+      toPromise: async () => (fn ? { data: fn(variables) } : { data: undefined, error: new CombinedError({ graphQLErrors: [`no answer for ${name}`] }) }),
     };
   }
 
@@ -78,7 +93,7 @@ export class FakeClient {
    * the stream with an error; to the open subscriptions to `name` (or to all).
    */
   emitError(message: string, name?: string) {
-    for (const [cb, n] of this.#subscribers) if (name === undefined || n === name) (cb as (r: unknown) => void)({ data: undefined, error: new Error(message) });
+    for (const [cb, n] of this.#subscribers) if (name === undefined || n === name) (cb as (r: unknown) => void)({ data: undefined, error: new CombinedError({ graphQLErrors: [message] }) });
   }
 
   asClient(): Client {

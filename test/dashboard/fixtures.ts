@@ -18,6 +18,8 @@ export function agent(overrides: Partial<FleetAgent> = {}): FleetAgent {
     lastHeartbeat: '2025-01-01T00:00:00.000Z',
     offlineAt: '2025-01-01T00:01:30.000Z',
     createdAt: `2025-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z`,
+    // One moment for all, so the default (worst-first) order falls through to the name.
+    statusChangedAt: '2025-01-01T00:00:00.000Z',
     ...overrides,
   };
 }

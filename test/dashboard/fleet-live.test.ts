@@ -23,7 +23,7 @@ function fleetOf(count: number) {
 
 function push(id: string, s: number, health: PushedHeartbeat['health'] = 'HEALTHY'): PushedHeartbeat {
   const status = health === 'HEALTHY' ? 'ONLINE' : 'DEGRADED';
-  return { at: iso(s), health, agent: { id, status, health, healthMessage: null, lastHeartbeat: iso(s), offlineAt: iso(s + 90) } };
+  return { at: iso(s), health, agent: { id, status, health, healthMessage: null, lastHeartbeat: iso(s), offlineAt: iso(s + 90), statusChangedAt: '2025-01-01T00:00:00.000Z' } };
 }
 
 const heartbeats = (client: FakeClient, batch: PushedHeartbeat[]) => client.emit({ agentHeartbeats: { heartbeats: batch } }, 'AgentHeartbeats');

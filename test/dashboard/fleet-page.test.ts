@@ -1,52 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { fireEvent, screen, waitFor, within } from '@testing-library/svelte';
 import FleetPage from '../../dashboard/src/components/fleet/FleetPage.svelte';
-import { Router } from '../../dashboard/src/lib/router.svelte';
 import { Session } from '../../dashboard/src/lib/session.svelte';
-import type { FleetAgent } from '../../dashboard/src/lib/types';
-import { FakeClient } from './fake-client';
-import Harness from './Harness.svelte';
 import { agent } from './fixtures';
-
-function row(a: FleetAgent) {
-  return { ...a, health: 'HEALTHY', heartbeatIntervalSeconds: 30, __typename: 'Agent' };
-}
-
-function setup(agents: FleetAgent[]) {
-  const client = new FakeClient()
-    .answer('FleetPage', (v) => {
-      const status = (v.filter as { status?: string[] } | undefined)?.status;
-      const nodes = agents.filter((a) => !status || status.includes(a.status)).map(row);
-      const edges = nodes.map((node) => ({ cursor: `c-${node.id}`, node }));
-      return { agents: { edges, pageInfo: { hasNextPage: false, endCursor: null }, totalCount: nodes.length } };
-    })
-    .answer('FleetSummary', () => ({
-      agentStatusCounts: {
-        online: agents.filter((a) => a.status === 'ONLINE').length,
-        degraded: agents.filter((a) => a.status === 'DEGRADED').length,
-        offline: agents.filter((a) => a.status === 'OFFLINE').length,
-        total: agents.length,
-      },
-      agents: { totalCount: agents.length },
-    }))
-    .answer('LatestCursor', () => ({ agentEventLog: [{ cursor: '41' }] }))
-    .answer('Facets', () => ({ agentFacets: { types: ['web-server'], environments: ['production'], tags: [] } }));
-  const router = new Router();
-  const session = new Session();
-  const view = render(Harness, { client: client.asClient(), router, session, page: FleetPage });
-  return { client, router, session, view };
-}
-
-const rowOf = (id: string) => document.querySelector<HTMLElement>(`tr[data-agent-id="${id}"]`);
-
-/** Waits until the row is on screen; waitFor only retries on a throw, not on null. */
-async function findRow(id: string): Promise<HTMLElement> {
-  return waitFor(() => {
-    const r = rowOf(id);
-    if (!r) throw new Error(`row ${id} not rendered`);
-    return r;
-  });
-}
+import { findRow, row, rowOf, setup } from './fleet-setup';
+import { formatIso } from '../../dashboard/src/lib/time';
 
 describe('fleet page', () => {
   beforeEach(() => history.replaceState(null, '', '/'));
@@ -60,6 +18,21 @@ describe('fleet page', () => {
     expect(within(first).getByText('web-1.local:443')).toBeTruthy();
     expect(rowOf(b.id)!.dataset.status).toBe('OFFLINE');
     await waitFor(() => expect(document.querySelector('[data-count="offline"]')!.textContent).toBe('1'));
+  });
+
+  it('hides inactive agents behind a toggle that says how many, and shows them when asked', async () => {
+    const live = agent({ name: 'web-1' });
+    const gone = agent({ name: 'old-1', status: 'OFFLINE' });
+    const { client } = setup([live, gone], new Set([gone.id]));
+    await findRow(live.id);
+    expect(rowOf(gone.id)).toBeNull();
+    await waitFor(() => expect(screen.getByTestId('inactive-hidden').textContent).toBe('1'));
+    expect((client.callsTo('FleetPage').at(-1)!.variables.filter as { inactive?: boolean }).inactive).toBe(false);
+    await fireEvent.click(screen.getByTestId('inactive-toggle'));
+    await findRow(gone.id);
+    expect(location.search).toBe('?inactive=show');
+    expect((client.callsTo('FleetPage').at(-1)!.variables.filter as { inactive?: boolean }).inactive).toBeUndefined();
+    expect(screen.getByTestId('inactive-toggle').textContent).toBe('hide inactive agents');
   });
 
   it('a status event changes the row live, without asking the server for the list again', async () => {
@@ -105,9 +78,10 @@ describe('fleet page', () => {
     );
     await waitFor(() => expect(rowOf(a.id)!.dataset.status).toBe('DEGRADED'));
     const cells = rowOf(a.id)!.querySelectorAll('td');
-    expect(cells[6].title).toBe(new Date(at).toLocaleString());
-    expect(cells[6].textContent).toMatch(/^\d s ago$|^just now$/);
-    expect(cells[7].title).toBe(new Date(offlineAt).toLocaleString());
+    // Last heartbeat and "offline in": relative, with the ISO time and its zone one hover away.
+    expect(cells[8].querySelector('time')!.title).toBe(formatIso(at));
+    expect(cells[8].textContent!.trim()).toMatch(/^\d s ago$|^just now$/);
+    expect(cells[9].querySelector('time')!.title).toBe(formatIso(offlineAt));
     expect(rowOf(b.id)!.dataset.status).toBe('ONLINE');
     expect(client.callsTo('FleetPage')).toHaveLength(pageQueries);
   });
@@ -123,7 +97,7 @@ describe('fleet page', () => {
     for (const gone of agents.slice(0, 5)) {
       const at = new Date().toISOString();
       client.emit(
-        { agentHeartbeats: { heartbeats: [{ at, health: 'DEGRADED', agent: { id: gone.id, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: at } }] } },
+        { agentHeartbeats: { heartbeats: [{ at, health: 'DEGRADED', agent: { id: gone.id, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: at, statusChangedAt: '2025-01-01T00:00:00.000Z' } }] } },
         'AgentHeartbeats',
       );
       await waitFor(() => expect(rowOf(gone.id)).toBeNull());
@@ -142,7 +116,7 @@ describe('fleet page', () => {
     expect(location.search).toBe('?status=offline');
     await waitFor(() => expect(rowOf(a.id)).toBeNull());
     expect(rowOf(b.id)).not.toBeNull();
-    expect(client.callsTo('FleetPage').at(-1)!.variables.filter).toEqual({ status: ['OFFLINE'] });
+    expect(client.callsTo('FleetPage').at(-1)!.variables.filter).toEqual({ status: ['OFFLINE'], inactive: false });
   });
 
   it('the back button restores the previous filter', async () => {
@@ -184,5 +158,70 @@ describe('fleet page', () => {
     expect(client.callsTo('LatestCursor')).toHaveLength(2);
     expect(client.subscriberCount('FleetEvents')).toBe(1);
     expect(client.subscriptionsTo('FleetEvents').at(-1)).toEqual({ after: '41' });
+  });
+});
+
+describe('honest when stale', () => {
+  beforeEach(() => history.replaceState(null, '', '/'));
+  afterEach(() => history.replaceState(null, '', '/'));
+
+  it('the clock stops when the link is lost and runs again when it is back', () => {
+    const session = new Session();
+    session.connection.connected();
+    expect(session.stale).toBe(false);
+    session.connection.closed(1006, 1_000);
+    expect(session.stale).toBe(true);
+    expect(session.now).toBe(1_000);
+    expect(session.offlineReason).toMatch(/Not connected/);
+    session.connection.connected();
+    expect(session.stale).toBe(false);
+    expect(session.now).toBe(session.clock.now);
+    expect(session.connection.generation).toBe(1);
+    session.destroy();
+  });
+
+  it('before the first connection nothing is stale yet', () => {
+    const session = new Session();
+    session.connection.closed(1006);
+    expect(session.stale).toBe(false);
+    session.destroy();
+  });
+
+  it('marks the page stale "as of" the loss; a status filter clicked meanwhile applies when the data arrives', async () => {
+    const a = agent({ name: 'up-1' });
+    const b = agent({ name: 'down-1', status: 'OFFLINE' });
+    const { client, session } = setup([a, b]);
+    session.connection.connected();
+    await findRow(a.id);
+    expect(document.querySelector('[data-stale-since]')).toBeNull();
+
+    const lost = Date.parse('2025-06-01T12:34:56Z');
+    session.time.set('utc');
+    session.connection.closed(1006, lost);
+    client.refuse('FleetPage').refuse('FleetSummary').refuse('LatestCursor');
+    const notice = await screen.findByText(/as of 12:34:56 UTC/);
+    expect(notice.closest('[role="status"]')).toBeTruthy();
+    expect(document.querySelector('.fleet')!.getAttribute('data-stale')).toBe('true');
+
+    await fireEvent.click(screen.getByRole('button', { name: /offline/ }));
+    await waitFor(() => expect(document.querySelector('[data-waiting]')).toBeTruthy());
+    // The old rows stay, said to be the previous view; the failed read is no error on screen.
+    expect(rowOf(a.id)).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+
+    client
+      .answer('FleetPage', (v) => {
+        const status = (v.filter as { status?: string[] } | undefined)?.status;
+        const nodes = [a, b].filter((x) => !status || status.includes(x.status)).map(row);
+        return { agents: { edges: nodes.map((node) => ({ cursor: `c-${node.id}`, node })), pageInfo: { hasNextPage: false, endCursor: null }, totalCount: nodes.length } };
+      })
+      .answer('FleetSummary', () => ({ agentStatusCounts: { online: 1, degraded: 0, offline: 1, total: 2 }, agents: { totalCount: 1 } }))
+      .answer('LatestCursor', () => ({ agentEventLog: [{ cursor: '41' }] }));
+    session.connection.connected();
+    await waitFor(() => expect(rowOf(a.id)).toBeNull());
+    expect(rowOf(b.id)).toBeTruthy();
+    expect(document.querySelector('[data-stale-since]')).toBeNull();
+    expect(document.querySelector('[data-waiting]')).toBeNull();
+    session.time.set('relative');
   });
 });

@@ -25,9 +25,12 @@ describe('fleet query in the URL', () => {
       search: 'db 01',
       sort: 'LAST_HEARTBEAT',
       direction: 'DESC',
+      inactive: true,
+      group: null,
+      open: null,
     };
     const qs = serializeFleetQuery(q);
-    expect(qs).toBe('?status=degraded%2Coffline&type=database&env=staging&tag=eu-west&tag=critical&q=db+01&sort=heartbeat&dir=desc');
+    expect(qs).toBe('?status=degraded%2Coffline&type=database&env=staging&tag=eu-west&tag=critical&q=db+01&sort=heartbeat&dir=desc&inactive=show');
     expect(parseFleetQuery(qs)).toEqual(q);
   });
 
@@ -35,7 +38,7 @@ describe('fleet query in the URL', () => {
     const q = parseFleetQuery('?status=OFFLINE,bogus,online&tag=a,b&tag=a&sort=nonsense&dir=DESC');
     expect(q.status).toEqual(['ONLINE', 'OFFLINE']);
     expect(q.tags).toEqual(['a', 'b']);
-    expect(q.sort).toBe('NAME');
+    expect(q.sort).toBe('SEVERITY');
     expect(q.direction).toBe('DESC');
   });
 
@@ -50,15 +53,19 @@ describe('GraphQL filter', () => {
   const q = parseFleetQuery('?status=offline&type=cache&tag=x&q=redis');
 
   it('the list asks with every filter', () => {
-    expect(toAgentFilter(q)).toEqual({ status: ['OFFLINE'], type: 'cache', tags: ['x'], search: 'redis' });
+    expect(toAgentFilter(q)).toEqual({ status: ['OFFLINE'], type: 'cache', tags: ['x'], search: 'redis', inactive: false });
   });
 
   it('the status cards ask without the status filter, so every card keeps its count', () => {
-    expect(toAgentFilter(q, { withStatus: false })).toEqual({ type: 'cache', tags: ['x'], search: 'redis' });
+    expect(toAgentFilter(q, { withStatus: false })).toEqual({ type: 'cache', tags: ['x'], search: 'redis', inactive: false });
   });
 
-  it('the default view sends an empty filter', () => {
-    expect(toAgentFilter(DEFAULT_QUERY)).toEqual({});
+  it('the default view hides inactive agents and filters on nothing else', () => {
+    expect(toAgentFilter(DEFAULT_QUERY)).toEqual({ inactive: false });
+  });
+
+  it('a view that shows inactive agents leaves them in the filter', () => {
+    expect(toAgentFilter(parseFleetQuery('?inactive=show'))).toEqual({});
   });
 });
 
@@ -69,6 +76,16 @@ describe('client-side match used for live events', () => {
     expect(matchesQuery(a, { ...DEFAULT_QUERY, search: 'redis-eu' })).toBe(true);
     expect(matchesQuery(a, { ...DEFAULT_QUERY, search: 'INTERNAL' })).toBe(true);
     expect(matchesQuery(a, { ...DEFAULT_QUERY, search: 'cache-2' })).toBe(false);
+  });
+
+  it('search finds metadata as the server does: a string value containing it, or key=value for one key', () => {
+    const b = { ...a, metadata: { region: 'US-East-1', rack: 7, note: 'behind the proxy' } };
+    expect(matchesQuery(b, { ...DEFAULT_QUERY, search: 'proxy' })).toBe(true);
+    expect(matchesQuery(b, { ...DEFAULT_QUERY, search: 'region=us-east-1' })).toBe(true);
+    expect(matchesQuery(b, { ...DEFAULT_QUERY, search: 'rack=7' })).toBe(true);
+    expect(matchesQuery(b, { ...DEFAULT_QUERY, search: 'Region=us-east-1' })).toBe(false);
+    expect(matchesQuery(b, { ...DEFAULT_QUERY, search: 'region=us-west-2' })).toBe(false);
+    expect(matchesQuery(a, { ...DEFAULT_QUERY, search: 'region=us-east-1' })).toBe(false);
   });
 
   it('all listed tags must be present', () => {
@@ -90,14 +107,36 @@ describe('order of live rows', () => {
     expect(rows.map((r) => r.status)).toEqual(['ONLINE', 'DEGRADED', 'OFFLINE']);
   });
 
-  it('agents that never sent a heartbeat come last ascending and first descending', () => {
+  it('agents that never sent a heartbeat come first ascending and last descending, as on the server', () => {
     const never = agent({ lastHeartbeat: null });
     const recent = agent({ lastHeartbeat: '2025-01-01T00:00:10.000Z' });
     const old = agent({ lastHeartbeat: '2025-01-01T00:00:01.000Z' });
     const asc = [never, recent, old].sort(compareAgents({ sort: 'LAST_HEARTBEAT', direction: 'ASC' }));
-    expect(asc).toEqual([old, recent, never]);
+    expect(asc).toEqual([never, old, recent]);
     const desc = [old, never, recent].sort(compareAgents({ sort: 'LAST_HEARTBEAT', direction: 'DESC' }));
-    expect(desc).toEqual([never, recent, old]);
+    expect(desc).toEqual([recent, old, never]);
+  });
+
+  it('worst first by default: offline, degraded, online, each the longest in its status first', () => {
+    const since = (m: number) => `2025-01-01T00:${String(m).padStart(2, '0')}:00.000Z`;
+    const rows = [
+      agent({ name: 'on', status: 'ONLINE', statusChangedAt: since(1) }),
+      agent({ name: 'off-new', status: 'OFFLINE', statusChangedAt: since(30) }),
+      agent({ name: 'deg', status: 'DEGRADED', statusChangedAt: since(5) }),
+      agent({ name: 'off-old', status: 'OFFLINE', statusChangedAt: since(2) }),
+    ];
+    rows.sort(compareAgents(DEFAULT_QUERY));
+    expect(rows.map((r) => r.name)).toEqual(['off-old', 'off-new', 'deg', 'on']);
+  });
+
+  it('names tie-break in natural order, digits by number and letters without case', () => {
+    const rows = ['gw-10', 'GW-11', 'gw-2', 'gw-1', 'Alpha', 'beta'].map((name) => agent({ name }));
+    rows.sort(compareAgents({ sort: 'NAME', direction: 'ASC' }));
+    expect(rows.map((r) => r.name)).toEqual(['Alpha', 'beta', 'gw-1', 'gw-2', 'gw-10', 'GW-11']);
+    // The default order ties on status and time, so the names decide there too.
+    const same = ['gw-10', 'gw-2'].map((name) => agent({ name, status: 'OFFLINE' }));
+    same.sort(compareAgents(DEFAULT_QUERY));
+    expect(same.map((r) => r.name)).toEqual(['gw-2', 'gw-10']);
   });
 
   it('equal keys fall back to the id, so the order is total', () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatIso } from '../../dashboard/src/lib/time';
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import AgentPage from '../../dashboard/src/components/agent/AgentPage.svelte';
 import HeartbeatStrip from '../../dashboard/src/components/agent/HeartbeatStrip.svelte';
@@ -24,7 +25,7 @@ describe('recent heartbeats strip', () => {
     expect(items.map((li) => li.dataset.health)).toEqual(['UNHEALTHY', 'DEGRADED', 'HEALTHY']);
     expect(items[0].textContent).toMatch(/unhealthy/);
     expect(items[0].title).toContain('unhealthy');
-    expect(items[0].title).toContain(new Date(ago(30)).toLocaleString());
+    expect(items[0].title).toContain(formatIso(ago(30)));
     expect(screen.getByText(/3 of the last 30, 2 not healthy/)).toBeTruthy();
   });
 
@@ -36,7 +37,7 @@ describe('recent heartbeats strip', () => {
     const summary = document.getElementById(list.getAttribute('aria-describedby')!)!;
     expect(summary.textContent).toMatch(/2 of the last 30/);
     const [older] = within(list).getAllByRole('listitem');
-    expect(older.querySelector('.visually-hidden')!.textContent).toBe(`${new Date(ago(2 * days)).toLocaleString()}, healthy`);
+    expect(older.querySelector('.visually-hidden')!.textContent).toBe(`${formatIso(ago(2 * days))}, healthy`);
   });
 
   it('names bars by their time alone when all fall on one date', () => {
@@ -113,12 +114,12 @@ describe('agent page heartbeats', () => {
     const push: PushedHeartbeat = {
       at,
       health: 'DEGRADED',
-      agent: { id: ID, status: 'DEGRADED', health: 'DEGRADED', healthMessage: 'disk 91%', lastHeartbeat: at, offlineAt: ago(-29) },
+      agent: { id: ID, status: 'DEGRADED', health: 'DEGRADED', healthMessage: 'disk 91%', lastHeartbeat: at, offlineAt: ago(-29), statusChangedAt: '2025-01-01T00:00:00.000Z' },
     };
     client.emit({ agentHeartbeats: { heartbeats: [{ ...push, agent: { ...push.agent, recentHeartbeats: history } }] } }, 'AgentPageHeartbeats');
     await waitFor(() => expect(bars().at(-1)!.dataset.health).toBe('DEGRADED'));
     expect(bars()).toHaveLength(30);
-    expect(bars()[0].title).toContain(new Date(recent[28].at).toLocaleString());
+    expect(bars()[0].title).toContain(formatIso(recent[28].at));
     // The pushed agent fields apply too: status badge, health and its message.
     await waitFor(() => expect(screen.getByText(/disk 91%/)).toBeTruthy());
     expect(client.callsTo('AgentPage')).toHaveLength(1);
@@ -130,7 +131,7 @@ describe('agent page heartbeats', () => {
     await waitFor(() => expect(bars()).toHaveLength(2));
     // beat(10) was taken while no subscription was open, and the next push is a later one.
     const at = ago(1);
-    const agent = { id: ID, status: 'ONLINE', health: 'HEALTHY', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-29) };
+    const agent = { id: ID, status: 'ONLINE', health: 'HEALTHY', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-29), statusChangedAt: '2025-01-01T00:00:00.000Z' };
     const recentHeartbeats = [beat(1), beat(10, 'UNHEALTHY'), beat(20), beat(30)];
     client.emit({ agentHeartbeats: { heartbeats: [{ at, health: 'HEALTHY', agent: { ...agent, recentHeartbeats } }] } }, 'AgentPageHeartbeats');
     await waitFor(() => expect(bars()).toHaveLength(4));
@@ -150,7 +151,7 @@ describe('agent page heartbeats', () => {
 
     // Its first push, the current state, brings what was taken meanwhile.
     const at = ago(2);
-    const agent = { id: ID, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-28) };
+    const agent = { id: ID, status: 'DEGRADED', health: 'DEGRADED', healthMessage: null, lastHeartbeat: at, offlineAt: ago(-28), statusChangedAt: '2025-01-01T00:00:00.000Z' };
     client.emit({ agentHeartbeats: { heartbeats: [{ at, health: 'DEGRADED', agent: { ...agent, recentHeartbeats: [beat(2, 'DEGRADED'), beat(10), beat(20)] } }] } }, 'AgentPageHeartbeats');
     await waitFor(() => expect(bars()).toHaveLength(3));
     expect(bars().at(-1)!.dataset.health).toBe('DEGRADED');

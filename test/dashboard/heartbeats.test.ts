@@ -10,7 +10,7 @@ const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 type Health = PushedHeartbeat['health'];
 
 function pushed(id: string, s: number, health: Health = 'HEALTHY', status: AgentStatus = health === 'HEALTHY' ? 'ONLINE' : 'DEGRADED'): PushedHeartbeat {
-  return { at: at(s), health, agent: { id, status, health, healthMessage: null, lastHeartbeat: at(s), offlineAt: at(s + 90) } };
+  return { at: at(s), health, agent: { id, status, health, healthMessage: null, lastHeartbeat: at(s), offlineAt: at(s + 90), statusChangedAt: '2025-01-01T00:00:00.000Z' } };
 }
 
 const row = (overrides: Parameters<typeof agent>[0] = {}) => ({ ...agent(overrides), health: 'HEALTHY' as Health });
@@ -79,5 +79,22 @@ describe('stripItems', () => {
       { kind: 'beat', at: at(100), health: 'HEALTHY' },
     ]);
     expect(stripItems(newestFirst, 60).filter((i) => i.kind === 'gap')).toEqual([]);
+  });
+});
+
+describe('the silence after the last heartbeat', () => {
+  const t0 = Date.parse('2025-06-01T12:00:00Z');
+  const beats = [30_000, 20_000, 10_000].map((s) => ({ at: new Date(t0 - s).toISOString(), health: 'HEALTHY' as const }));
+
+  it('ends the strip as an open gap once it is longer than the gap limit', () => {
+    const items = stripItems(beats.slice().reverse(), 10, t0 + 7 * 60_000);
+    const last = items.at(-1)!;
+    expect(last).toMatchObject({ kind: 'gap', open: true, ms: 7 * 60_000 + 10_000 });
+    expect(items.filter((i) => i.kind === 'beat')).toHaveLength(3);
+  });
+
+  it('adds nothing while heartbeats are on time, nor without a "now"', () => {
+    expect(stripItems(beats.slice().reverse(), 10, t0).at(-1)!.kind).toBe('beat');
+    expect(stripItems(beats.slice().reverse(), 10).at(-1)!.kind).toBe('beat');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatSpan, formatUntil } from '../../dashboard/src/lib/time';
+import { formatAbsolute, formatAgo, formatClock, formatIso, formatSpan, formatUntil } from '../../dashboard/src/lib/time';
+import { TimePrefs } from '../../dashboard/src/lib/time-prefs.svelte';
 
 const now = Date.parse('2025-06-01T12:00:00.000Z');
 const ago = (ms: number) => new Date(now - ms).toISOString();
@@ -38,5 +39,37 @@ describe('relative time', () => {
   it('accepts epoch numbers and Date objects as well as ISO strings', () => {
     expect(formatAgo(now - 5_000, now)).toBe('5 s ago');
     expect(formatAgo(new Date(now - 5_000), now)).toBe('5 s ago');
+  });
+});
+
+describe('absolute time', () => {
+  it('ISO in UTC ends in Z; in local time it carries the offset', () => {
+    expect(formatIso('2025-06-01T12:00:05.250Z', 'utc')).toBe('2025-06-01T12:00:05Z');
+    const local = formatIso('2025-06-01T12:00:05Z');
+    expect(local).toMatch(/^2025-06-0[12]T\d\d:\d\d:05([+-]\d\d:\d\d)$/);
+    expect(Date.parse(local)).toBe(Date.parse('2025-06-01T12:00:05Z'));
+    expect(formatIso(null)).toBe('');
+  });
+
+  it('reads the clock time today and the date and minute on another day', () => {
+    expect(formatAbsolute(ago(3_600_000), now, 'utc')).toBe('11:00:00 UTC');
+    expect(formatAbsolute(ago(2 * 86_400_000), now, 'utc')).toBe('2025-05-30 12:00 UTC');
+    expect(formatAbsolute(null, now, 'utc')).toBe('never');
+    expect(formatClock(now, 'utc')).toBe('12:00:00 UTC');
+  });
+
+  it('the relative / local / UTC choice cycles and is remembered', () => {
+    localStorage.removeItem('agent-monitor.time');
+    const prefs = new TimePrefs();
+    expect(prefs.mode).toBe('relative');
+    expect(prefs.ago(ago(12_000), now)).toBe('12 s ago');
+    prefs.cycle();
+    prefs.cycle();
+    expect(prefs.mode).toBe('utc');
+    expect(prefs.ago(ago(12_000), now)).toBe('11:59:48 UTC');
+    expect(prefs.until(ago(-25_000), now)).toBe('12:00:25 UTC');
+    expect(prefs.iso(now)).toBe('2025-06-01T12:00:00Z');
+    expect(new TimePrefs().mode).toBe('utc');
+    localStorage.removeItem('agent-monitor.time');
   });
 });

@@ -42,6 +42,7 @@ describe('router', () => {
   it('maps paths to pages', () => {
     expect(matchRoute('/')).toEqual({ name: 'fleet' });
     expect(matchRoute('/agents/abc%20d')).toEqual({ name: 'agent', id: 'abc d' });
+    expect(matchRoute('/keys')).toEqual({ name: 'keys' });
     expect(matchRoute('/nope/x')).toEqual({ name: 'not-found' });
   });
 

@@ -64,7 +64,7 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
     await expect.poll(() => bars.count()).toBe(1);
 
     const fleet = await openSignedIn(browser, server.url, server.viewerToken);
-    const lastHeartbeat = row(fleet.page, 'beats-live').locator('td').nth(6);
+    const lastHeartbeat = row(fleet.page, 'beats-live').locator('td').nth(8).locator('time');
     await lastHeartbeat.waitFor();
     const before = await lastHeartbeat.getAttribute('title');
     // Both pages subscribed (the fleet once its rows settled), and the feed has made a

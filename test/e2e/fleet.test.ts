@@ -93,7 +93,7 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
       await heartbeat(server.url, flaky);
       await expect.poll(() => row(page, 'goes-quiet').getAttribute('data-status'), { timeout: 10_000 }).toBe('ONLINE');
       // Heartbeats are pushed to the rows on screen, so the row shows a time.
-      const lastHeartbeat = row(page, 'goes-quiet').locator('td').nth(6);
+      const lastHeartbeat = row(page, 'goes-quiet').locator('td').nth(8);
       await expect.poll(() => lastHeartbeat.textContent(), { timeout: 15_000 }).toMatch(/ago|just now/);
     } finally {
       stop();
@@ -107,16 +107,17 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
     await row(page, 'web-alpha').waitFor();
     await page.getByLabel('Environment').selectOption('staging');
-    await page.getByRole('button', { name: /Sort ascending/ }).click();
-    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging&dir=desc');
+    await page.getByLabel('Sort by').selectOption('NAME');
+    await page.getByRole('button', { name: '↑ asc' }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging&sort=name&dir=desc');
     await expect.poll(() => page.locator('tr[data-agent-id]').count()).toBe(2);
     await page.reload();
     await page.locator('[data-connection="live"]').waitFor();
-    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(2)').allTextContents()).toEqual(['gw-edge', 'cache-eu']);
+    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(3)').allTextContents()).toEqual(['gw-edge', 'cache-eu']);
     expect(await page.getByLabel('Environment').inputValue()).toBe('staging');
     await page.goBack();
-    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging');
-    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(2)').allTextContents()).toEqual(['cache-eu', 'gw-edge']);
+    await expect.poll(() => new URL(page.url()).search).toBe('?env=staging&sort=name');
+    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(3)').allTextContents()).toEqual(['cache-eu', 'gw-edge']);
     await context.close();
   });
 

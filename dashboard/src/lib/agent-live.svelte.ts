@@ -74,6 +74,8 @@ export class AgentLive {
     } else {
       const { recentHeartbeats, ...detail } = agent;
       this.agent = detail;
+      // A deregistered agent is answered as it was when it left: the page opens, marked so.
+      if (detail.deregisteredAt) this.deregistered = true;
       this.heartbeats = prependHeartbeats(recentHeartbeats, this.heartbeats);
     }
     if (this.events.length === 0) this.hasOlder = agentEventLog.length >= PAGE;

@@ -11,11 +11,14 @@ export const AgentRowFields = graphql(`
     environment
     status
     health
+    healthMessage
     tags
+    metadata
     heartbeatIntervalSeconds
     lastHeartbeat
     offlineAt
     createdAt
+    statusChangedAt
   }
 `);
 
@@ -23,8 +26,6 @@ export const AgentDetailFields = graphql(
   `
     fragment AgentDetailFields on Agent {
       ...AgentRowFields
-      healthMessage
-      metadata
       configuration {
         key
         value
@@ -32,6 +33,7 @@ export const AgentDetailFields = graphql(
       }
       configurationRevision
       updatedAt
+      deregisteredAt
     }
   `,
   [AgentRowFields],
@@ -61,6 +63,15 @@ export const FleetPageQuery = graphql(
           cursor
           node {
             ...AgentRowFields
+            recentHeartbeats {
+              at
+              health
+            }
+            alerts {
+              id
+              state
+              severity
+            }
           }
         }
         pageInfo {
@@ -74,6 +85,20 @@ export const FleetPageQuery = graphql(
   [AgentRowFields],
 );
 
+/** Alert changes, as small as a fleet row's alert marker needs them. */
+export const FleetAlertChangedSubscription = graphql(`
+  subscription FleetAlertChanged {
+    alertChanged {
+      alert {
+        id
+        agentId
+        state
+        severity
+      }
+    }
+  }
+`);
+
 export const FleetSummaryQuery = graphql(`
   query FleetSummary($countsFilter: AgentFilter, $listFilter: AgentFilter) {
     agentStatusCounts(filter: $countsFilter) {
@@ -81,9 +106,24 @@ export const FleetSummaryQuery = graphql(`
       degraded
       offline
       total
+      inactive
     }
     agents(filter: $listFilter, first: 1) {
       totalCount
+    }
+  }
+`);
+
+export const FleetGroupsQuery = graphql(`
+  query FleetGroups($by: AgentGroupBy!, $filter: AgentFilter) {
+    agentGroups(by: $by, filter: $filter) {
+      key
+      counts {
+        online
+        degraded
+        offline
+        total
+      }
     }
   }
 `);
@@ -126,13 +166,14 @@ export const AgentEventFields = graphql(`
     status
     reason
     data
+    actor
   }
 `);
 
 export const AgentPageQuery = graphql(
   `
     query AgentPage($id: ID!, $last: Int) {
-      agent(id: $id) {
+      agent(id: $id, includeDeregistered: true) {
         ...AgentDetailFields
         recentHeartbeats {
           ...HeartbeatFields
@@ -203,6 +244,7 @@ export const HeartbeatLivenessFields = graphql(`
     healthMessage
     lastHeartbeat
     offlineAt
+    statusChangedAt
   }
 `);
 
@@ -259,3 +301,20 @@ export type AgentEventEntry = ResultOf<typeof AgentEventFields>;
 export type Heartbeat = ResultOf<typeof HeartbeatFields>;
 export type PushedHeartbeat = ResultOf<typeof AgentHeartbeatsSubscription>['agentHeartbeats']['heartbeats'][number];
 export type Role = ResultOf<typeof ViewerQuery>['viewer']['role'];
+
+/** Online / degraded / offline counts over time, for the chart above the fleet table. */
+export const FleetAvailabilityQuery = graphql(`
+  query FleetAvailability($from: DateTime, $to: DateTime, $stepSeconds: Int) {
+    fleetAvailability(from: $from, to: $to, stepSeconds: $stepSeconds) {
+      from
+      to
+      stepSeconds
+      points {
+        at
+        online
+        degraded
+        offline
+      }
+    }
+  }
+`);

@@ -26,13 +26,21 @@ export function describeError(error: CombinedError): ApiProblem {
 }
 
 /**
- * Whether a request was refused for its token: 401 (none or malformed) or 403 (not ours).
- * Only meaningful for the `viewer` query, which every valid token may run; elsewhere a
- * 403 means "this role may not", which is no reason to sign out.
+ * Whether a request was refused for its token: 401 (none, malformed, or not one the
+ * server knows; 403 from servers before that). Only meaningful for the `viewer` query,
+ * which every valid token may run; elsewhere a 403 means "this role may not", which is
+ * no reason to sign out.
  */
 export function isTokenRejected(error: CombinedError | undefined): boolean {
   if (!error) return false;
   const status = (error.response as Response | undefined)?.status;
   if (status === 401 || status === 403) return true;
   return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED' || e.extensions?.code === 'FORBIDDEN');
+}
+
+/** The server's messages for one field and those beneath it (`labels` gathers `labels.team`), joined. */
+export function fieldError(fields: Record<string, string>, key: string): string | undefined {
+  const found = Object.entries(fields).filter(([k]) => k === key || k.startsWith(`${key}.`));
+  if (found.length === 0) return undefined;
+  return found.map(([k, m]) => (k === key ? m : `${k.slice(key.length + 1)}: ${m}`)).join('; ');
 }

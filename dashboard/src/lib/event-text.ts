@@ -4,6 +4,8 @@ interface EventLike {
   status?: string | null;
   reason?: string | null;
   data?: unknown;
+  /** The API key (or agent) that made the change. */
+  actor?: string | null;
 }
 
 const lower = (s: string | null | undefined) => (s ?? '?').toLowerCase();
@@ -17,6 +19,8 @@ export function eventTitle(e: EventLike): string {
       return 'tags changed';
     case 'CONFIGURATION_CHANGED':
       return 'configuration';
+    case 'INTERVAL_CHANGED':
+      return 'heartbeat interval';
     default:
       return e.type.toLowerCase().replace(/_/g, ' ');
   }
@@ -31,6 +35,12 @@ function strings(value: unknown): string[] {
  * "limits set"), and plain JSON otherwise, so a new kind of event still says something.
  */
 export function eventDetail(e: EventLike): string {
+  const detail = describe(e);
+  if (!e.actor) return detail;
+  return detail ? `${detail} · by ${e.actor}` : `by ${e.actor}`;
+}
+
+function describe(e: EventLike): string {
   const data = (e.data && typeof e.data === 'object' ? e.data : {}) as Record<string, unknown>;
   if (e.type === 'TAGS_CHANGED') {
     const parts = [...strings(data.added).map((t) => `+${t}`), ...strings(data.removed).map((t) => `−${t}`)];
@@ -40,7 +50,15 @@ export function eventDetail(e: EventLike): string {
     const action = typeof data.action === 'string' ? data.action : 'changed';
     return `${data.key} ${action}${typeof data.revision === 'number' ? ` (revision ${data.revision})` : ''}`;
   }
+  if (e.type === 'INTERVAL_CHANGED' && typeof data.interval === 'number') {
+    return `${typeof data.previous === 'number' ? `${data.previous} s → ` : ''}${data.interval} s`;
+  }
+  if (e.type === 'UPDATED' && data.reregistered === true) {
+    const changed = strings(data.changed);
+    return `re-registered with a new token${changed.length ? `; ${changed.join(' and ')} changed` : ''}`;
+  }
   if (e.type === 'REGISTERED') return data.reregistered === true ? 're-registered with a new token' : '';
   if (e.reason) return e.reason;
-  return Object.keys(data).length ? JSON.stringify(data) : '';
+  const { actor: _actor, ...rest } = data;
+  return Object.keys(rest).length ? JSON.stringify(rest) : '';
 }

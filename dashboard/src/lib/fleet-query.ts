@@ -6,6 +6,10 @@ import {
   type SortDirection,
   type SortField,
 } from './types';
+import { compareAgents as sharedCompare, type AgentOrderField } from '../../../shared/agent-order';
+import { matchesSearch } from '../../../shared/agent-search';
+import { inGroup } from '../../../shared/agent-groups';
+import { appendOpen, groupByInput, parseGrouping, parseOpen, serializeGrouping, type GroupBy } from './fleet-groups';
 
 /** Everything that defines a fleet view. It round-trips through the query string. */
 export interface FleetQuery {
@@ -16,6 +20,14 @@ export interface FleetQuery {
   search: string;
   sort: SortField;
   direction: SortDirection;
+  /** Show inactive agents (offline longer than the server's INACTIVE_AFTER_SECONDS); hidden by default. */
+  inactive: boolean;
+  /** Group the fleet by a field or a metadata key (`?group=`), or not. */
+  group: GroupBy | null;
+  /** The open groups (`?open=`, the null group included); null: the default ones. */
+  open: (string | null)[] | null;
+  /** One group's agents: set by the page for each open group's list, never in the URL. */
+  member?: { by: GroupBy; key: string | null };
 }
 
 export const DEFAULT_QUERY: FleetQuery = Object.freeze({
@@ -24,11 +36,16 @@ export const DEFAULT_QUERY: FleetQuery = Object.freeze({
   environment: '',
   tags: [],
   search: '',
-  sort: 'NAME',
+  sort: 'SEVERITY',
   direction: 'ASC',
+  inactive: false,
+  group: null,
+  open: null,
 }) as FleetQuery;
 
 const SORT_PARAM: Record<SortField, string> = {
+  SEVERITY: 'severity',
+  STATUS_SINCE: 'since',
   NAME: 'name',
   STATUS: 'status',
   TYPE: 'type',
@@ -62,6 +79,9 @@ export function parseFleetQuery(search: string | URLSearchParams): FleetQuery {
     search: params.get('q')?.trim() ?? '',
     sort,
     direction: params.get('dir')?.toLowerCase() === 'desc' ? 'DESC' : 'ASC',
+    inactive: ['show', '1', 'true'].includes(params.get('inactive')?.toLowerCase() ?? ''),
+    group: parseGrouping(params.get('group')),
+    open: parseOpen(params),
   };
 }
 
@@ -75,6 +95,11 @@ export function serializeFleetQuery(q: FleetQuery): string {
   if (q.search) params.set('q', q.search);
   if (q.sort !== DEFAULT_QUERY.sort) params.set('sort', SORT_PARAM[q.sort]);
   if (q.direction !== DEFAULT_QUERY.direction) params.set('dir', 'desc');
+  if (q.inactive) params.set('inactive', 'show');
+  if (q.group) {
+    params.set('group', serializeGrouping(q.group));
+    if (q.open) appendOpen(params, q.open);
+  }
   const s = params.toString();
   return s ? `?${s}` : '';
 }
@@ -83,12 +108,22 @@ export function sameQuery(a: FleetQuery, b: FleetQuery): boolean {
   return serializeFleetQuery(a) === serializeFleetQuery(b);
 }
 
+/** A view apart from which groups are open: what the rows and counts are read for. */
+export function viewOf(q: FleetQuery): string {
+  return serializeFleetQuery({ ...q, open: null });
+}
+
 export interface AgentFilterInput {
   status?: AgentStatus[];
   type?: string;
   environment?: string;
   tags?: string[];
   search?: string;
+  inactive?: boolean;
+  /** Explicit agents (the bulk actions' ticked rows). */
+  ids?: string[];
+  /** One group of agentGroups (key null: the agents without a value). */
+  group?: { by: ReturnType<typeof groupByInput>; key: string | null };
 }
 
 /**
@@ -102,6 +137,8 @@ export function toAgentFilter(q: FleetQuery, opts: { withStatus?: boolean } = {}
   if (q.environment) filter.environment = q.environment;
   if (q.tags.length) filter.tags = q.tags;
   if (q.search) filter.search = q.search;
+  if (!q.inactive) filter.inactive = false;
+  if (q.member) filter.group = { by: groupByInput(q.member.by), key: q.member.key };
   return filter;
 }
 
@@ -114,50 +151,28 @@ export function matchesQuery(agent: FleetAgent, q: FleetQuery, opts: { withStatu
   if (q.type && agent.type !== q.type) return false;
   if (q.environment && agent.environment !== q.environment) return false;
   if (q.tags.length && !q.tags.every((t) => agent.tags.includes(t))) return false;
-  if (q.search) {
-    // Same rule as the server's AgentFilter.search: substring of the name or the host.
-    const needle = q.search.toLowerCase();
-    if (!agent.name.toLowerCase().includes(needle) && !agent.host.toLowerCase().includes(needle)) return false;
-  }
+  if (q.search && !matchesSearch(agent, q.search)) return false;
+  if (q.member && !inGroup(agent, q.member.by, q.member.key)) return false;
   return true;
 }
 
-// Matches the order of the server's status enum (online < degraded < offline).
-const STATUS_RANK: Record<AgentStatus, number> = { ONLINE: 0, DEGRADED: 1, OFFLINE: 2 };
+const ORDER_FIELD: Record<SortField, AgentOrderField> = {
+  SEVERITY: 'severity',
+  STATUS_SINCE: 'statusSince',
+  NAME: 'name',
+  STATUS: 'status',
+  TYPE: 'type',
+  ENVIRONMENT: 'environment',
+  CREATED_AT: 'createdAt',
+  LAST_HEARTBEAT: 'lastHeartbeat',
+};
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sortKey(agent: FleetAgent, field: SortField): string | number | null {
-  switch (field) {
-    case 'NAME':
-      return agent.name;
-    case 'STATUS':
-      return STATUS_RANK[agent.status];
-    case 'TYPE':
-      return agent.type;
-    case 'ENVIRONMENT':
-      return agent.environment;
-    case 'CREATED_AT':
-      return Date.parse(agent.createdAt);
-    case 'LAST_HEARTBEAT':
-      return agent.lastHeartbeat ? Date.parse(agent.lastHeartbeat) : null;
-  }
-}
-
-/** Comparator for a view's order; ties break on id like the server's cursor order. */
+/**
+ * Comparator for a view's order: the server's own (shared/agent-order.ts), so a row that
+ * a live event moves lands where the next page read would put it, natural name order included.
+ */
 export function compareAgents(q: Pick<FleetQuery, 'sort' | 'direction'>) {
-  const sign = q.direction === 'DESC' ? -1 : 1;
-  return (a: FleetAgent, b: FleetAgent): number => {
-    const ka = sortKey(a, q.sort);
-    const kb = sortKey(b, q.sort);
-    let c = 0;
-    // PostgreSQL puts NULLs last in ascending order and first in descending order.
-    if (ka === null || kb === null) c = ka === kb ? 0 : ka === null ? 1 : -1;
-    else if (typeof ka === 'number' && typeof kb === 'number') c = ka - kb;
-    else c = compareText(String(ka), String(kb));
-    if (c !== 0) return c * sign;
-    return compareText(a.id, b.id) * sign;
-  };
+  const order = { field: ORDER_FIELD[q.sort], direction: q.direction === 'DESC' ? 'desc' : 'asc' } as const;
+  const lower = (a: FleetAgent) => ({ ...a, status: a.status.toLowerCase() as 'online' | 'degraded' | 'offline' });
+  return (a: FleetAgent, b: FleetAgent): number => sharedCompare(lower(a), lower(b), order);
 }

@@ -7,7 +7,8 @@ export type AgentEventType =
   | 'DEREGISTERED'
   | 'STATUS_CHANGED'
   | 'TAGS_CHANGED'
-  | 'CONFIGURATION_CHANGED';
+  | 'CONFIGURATION_CHANGED'
+  | 'INTERVAL_CHANGED';
 
 export interface FleetEvent<A extends FleetAgent = FleetAgent> {
   cursor: string;
@@ -31,6 +32,8 @@ export interface StatusCounts {
   degraded: number;
   offline: number;
   total: number;
+  /** Inactive agents the view's other filters select (hidden unless the view shows them). */
+  inactive?: number;
 }
 
 const KEY: Record<AgentStatus, 'online' | 'degraded' | 'offline'> = {

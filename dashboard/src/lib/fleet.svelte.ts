@@ -1,8 +1,10 @@
 import type { Client } from '@urql/core';
 import { describeError } from './errors';
-import { FleetPageQuery, FleetSummaryQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
+import { FleetAlertChangedSubscription, FleetPageQuery, FleetSummaryQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
+import { Resubscriber } from './resubscribe';
+import { alertsFromChange, alertsFromPage, beatsFromPage, beatsFromPush, type AlertMap, type BeatMap, type PageNode } from './row-extras';
 import { FleetLive, type Replay } from './fleet-live';
-import { toAgentFilter, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
+import { toAgentFilter, viewOf, DEFAULT_QUERY, type FleetQuery } from './fleet-query';
 import { reduceCounts, reduceFleet, type FleetEvent, type FleetList, type StatusCounts } from './fleet-reducer';
 import { mergeHeartbeats } from './heartbeats';
 import { settler } from './settle';
@@ -28,10 +30,19 @@ export class FleetState {
   loading = $state(false);
   loadingMore = $state(false);
   error = $state<string | null>(null);
+  /** The view the rows on screen were read for (its query string); lags a view asked for while offline. */
+  shown = $state<string | null>(null);
   /** Events folded into the view so far; exposed for the budget script's drop check. */
   eventsApplied = $state(0);
   /** When each agent last changed status live, so its row can catch the eye briefly. */
   statusChangedAt = $state.raw<ReadonlyMap<string, number>>(new Map());
+  /** Each loaded agent's recent heartbeats (row sparklines) and firing alerts (row markers). */
+  beats = $state.raw<BeatMap>(new Map());
+  alerts = $state.raw<AlertMap>(new Map());
+  #alertFeed = new Resubscriber<{ data?: { alertChanged?: { alert: Parameters<typeof alertsFromChange>[1] } } }>((r) => {
+    const alert = r.data?.alertChanged?.alert;
+    if (alert) this.alerts = alertsFromChange(this.alerts, alert);
+  });
 
   #client: Client;
   #query: FleetQuery = DEFAULT_QUERY;
@@ -57,6 +68,7 @@ export class FleetState {
 
   stop() {
     this.#live.stop();
+    this.#alertFeed.close();
     this.#summary.cancel();
     clearTimeout(this.#recoverTimer);
     this.#loadId++;
@@ -83,6 +95,7 @@ export class FleetState {
       const head = await this.#client.query(LatestCursorQuery, {}).toPromise();
       if (id !== this.#loadId) return void this.#live.end(mark);
       this.#live.subscribeEvents(head.data?.agentEventLog[0]?.cursor ?? null);
+      this.#alertFeed.open((onResult) => this.#client.subscription(FleetAlertChangedSubscription, {}).subscribe(onResult));
     }
     const [page, summary] = await Promise.all([
       this.#client
@@ -101,6 +114,9 @@ export class FleetState {
     this.#endCursor = pageInfo.endCursor ?? null;
     this.#cursors = new Map(edges.map((e) => [e.node.id, e.cursor]));
     const nodes = edges.map((e) => e.node);
+    this.shown = viewOf(query);
+    this.beats = beatsFromPage(new Map(), nodes);
+    this.alerts = alertsFromPage(new Map(), nodes);
     this.#setList(this.#replay({ agents: nodes, totalCount, complete: !pageInfo.hasNextPage }, replay));
     if (summary) this.counts = summary.counts;
   }
@@ -129,6 +145,7 @@ export class FleetState {
     this.#endCursor = pageInfo.endCursor ?? this.#endCursor;
     for (const e of edges) this.#cursors.set(e.node.id, e.cursor);
     const nodes = edges.map((e) => e.node);
+    this.#takeExtras(nodes);
     // Rows a live event already inserted keep their place; the page only extends the prefix.
     const have = new Set(this.agents.map((a) => a.id));
     const list: FleetList<AgentRow> = {
@@ -173,6 +190,7 @@ export class FleetState {
     const returned = new Set<string>();
     const fresh: FleetEvent<AgentRow>[] = [];
     let last = -1;
+    this.#takeExtras(page.data.agents.edges.map((e) => e.node));
     for (const e of page.data.agents.edges) {
       returned.add(e.node.id);
       const at = position.get(e.node.id);
@@ -194,15 +212,19 @@ export class FleetState {
   }
 
   /** The rows on screen, as the table reports them: the heartbeat feed follows them. */
-  setVisible(start: number, end: number) {
+  /** `order` is how the table orders the rows when it sorts them itself (by a metric). */
+  #rowOrder: ((rows: readonly AgentRow[]) => readonly AgentRow[]) | undefined;
+
+  setVisible(start: number, end: number, order?: (rows: readonly AgentRow[]) => readonly AgentRow[]) {
     this.#visible = { start, end };
+    this.#rowOrder = order;
     this.#watchVisible();
   }
 
   /** Cheap unless a row on screen is not watched yet, so it runs after every change. */
   #watchVisible() {
     const { start, end } = this.#visible;
-    this.#live.watch(this.agents, start, end);
+    this.#live.watch(this.#rowOrder ? this.#rowOrder(this.agents) : this.agents, start, end);
   }
 
   #recoverSoon() {
@@ -233,7 +255,13 @@ export class FleetState {
     this.#watchVisible();
   }
 
+  #takeExtras(nodes: readonly PageNode[]) {
+    this.beats = beatsFromPage(this.beats, nodes);
+    this.alerts = alertsFromPage(this.alerts, nodes);
+  }
+
   #applyHeartbeats(batch: PushedHeartbeat[]) {
+    this.beats = beatsFromPush(this.beats, batch);
     this.#setList(mergeHeartbeats(this.#list, batch, this.#query));
   }
 

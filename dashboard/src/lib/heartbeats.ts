@@ -14,6 +14,8 @@ export interface Liveness {
   health: PushedHeartbeat['health'];
   lastHeartbeat: string | null;
   offlineAt: string | null;
+  healthMessage?: string | null;
+  statusChangedAt?: string;
 }
 
 const time = (at: string | null | undefined) => (at ? Date.parse(at) : Number.NEGATIVE_INFINITY);
@@ -45,7 +47,10 @@ export function latestPerAgent<P extends { agent: { id: string; lastHeartbeat: s
  */
 export function withLiveness<A extends Liveness>(agent: A, pushed: Liveness): A | undefined {
   if (time(pushed.lastHeartbeat) <= time(agent.lastHeartbeat)) return undefined;
-  return { ...agent, status: pushed.status, health: pushed.health, lastHeartbeat: pushed.lastHeartbeat, offlineAt: pushed.offlineAt };
+  const next = { ...agent, status: pushed.status, health: pushed.health, lastHeartbeat: pushed.lastHeartbeat, offlineAt: pushed.offlineAt };
+  if (pushed.healthMessage !== undefined) next.healthMessage = pushed.healthMessage;
+  if (pushed.statusChangedAt !== undefined) next.statusChangedAt = pushed.statusChangedAt;
+  return next;
 }
 
 /**
@@ -72,13 +77,15 @@ export function mergeHeartbeats<A extends FleetAgent & Liveness>(
 
 export type StripItem =
   | { kind: 'beat'; at: string; health: Heartbeat['health'] }
-  | { kind: 'gap'; ms: number; after: string };
+  | { kind: 'gap'; ms: number; after: string; open?: boolean };
 
 /**
  * The strip, oldest first (newest at the right), with a gap wherever consecutive
- * heartbeats lie more than GAP_INTERVALS intervals apart.
+ * heartbeats lie more than GAP_INTERVALS intervals apart. Given `now`, the silence after
+ * the newest heartbeat, when that long, ends the strip as an open gap: an agent that
+ * stopped does not look all green.
  */
-export function stripItems(newestFirst: readonly Heartbeat[], intervalSeconds: number): StripItem[] {
+export function stripItems(newestFirst: readonly Heartbeat[], intervalSeconds: number, now?: number): StripItem[] {
   const items: StripItem[] = [];
   const limit = intervalSeconds * 1000 * GAP_INTERVALS;
   for (let i = newestFirst.length - 1; i >= 0; i--) {
@@ -89,6 +96,10 @@ export function stripItems(newestFirst: readonly Heartbeat[], intervalSeconds: n
       if (ms > limit) items.push({ kind: 'gap', ms, after: older.at });
     }
     items.push({ kind: 'beat', at: h.at, health: h.health });
+  }
+  const newest = newestFirst[0];
+  if (now !== undefined && newest && now - time(newest.at) > limit) {
+    items.push({ kind: 'gap', ms: now - time(newest.at), after: newest.at, open: true });
   }
   return items;
 }

@@ -53,3 +53,43 @@ export const DeregisterMutation = graphql(`
     }
   }
 `);
+
+/** Bulk actions on the fleet page (admins): what a selection holds, then the change. */
+export const SelectionPreviewQuery = graphql(`
+  query SelectionPreview($filter: AgentFilter!, $first: Int!) {
+    agentSelectionPreview(filter: $filter, first: $first) {
+      count
+      agents {
+        id
+        name
+      }
+    }
+  }
+`);
+
+export const BulkAddTagsMutation = graphql(`
+  mutation BulkAddTags($filter: AgentFilter!, $tags: [String!]!) {
+    bulkAddAgentTags(filter: $filter, tags: $tags) {
+      selected
+      changed
+    }
+  }
+`);
+
+export const BulkRemoveTagsMutation = graphql(`
+  mutation BulkRemoveTags($filter: AgentFilter!, $tags: [String!]!) {
+    bulkRemoveAgentTags(filter: $filter, tags: $tags) {
+      selected
+      changed
+    }
+  }
+`);
+
+export const BulkDeregisterMutation = graphql(`
+  mutation BulkDeregister($filter: AgentFilter!) {
+    bulkDeregisterAgents(filter: $filter) {
+      selected
+      changed
+    }
+  }
+`);

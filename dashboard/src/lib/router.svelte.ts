@@ -4,15 +4,30 @@
  */
 export const BASE = import.meta.env.BASE_URL.replace(/\/$/, '');
 
+/** The alert settings pages, each at /alerts/<page>. */
+export const SETTINGS_PAGES = ['rules', 'silences', 'channels', 'policies'] as const;
+export type SettingsPage = (typeof SETTINGS_PAGES)[number];
+
 export type Route =
   | { name: 'fleet' }
   | { name: 'agent'; id: string }
+  | { name: 'alerts' }
+  | { name: 'alert'; id: string }
+  | { name: 'alert-settings'; page: SettingsPage }
+  | { name: 'keys' }
   | { name: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
   const path = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
   const clean = path.replace(/\/+$/, '') || '/';
   if (clean === '/') return { name: 'fleet' };
+  if (clean === '/alerts') return { name: 'alerts' };
+  if (clean === '/keys') return { name: 'keys' };
+  const settings = /^\/alerts\/([a-z]+)$/.exec(clean);
+  const page = SETTINGS_PAGES.find((p) => p === settings?.[1]);
+  if (page) return { name: 'alert-settings', page };
+  const alert = /^\/alerts\/([^/]+)$/.exec(clean);
+  if (alert) return { name: 'alert', id: decodeURIComponent(alert[1]) };
   const agent = /^\/agents\/([^/]+)$/.exec(clean);
   if (agent) return { name: 'agent', id: decodeURIComponent(agent[1]) };
   return { name: 'not-found' };

@@ -2,6 +2,8 @@ export const AGENT_STATUSES = ['ONLINE', 'DEGRADED', 'OFFLINE'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 export const SORT_FIELDS = [
+  'SEVERITY',
+  'STATUS_SINCE',
   'NAME',
   'STATUS',
   'TYPE',
@@ -22,7 +24,11 @@ export interface FleetAgent {
   environment: string;
   status: AgentStatus;
   tags: readonly string[];
+  /** Searched by the search box as the server searches it (shared/agent-search.ts). */
+  metadata?: unknown;
   lastHeartbeat: string | null;
   offlineAt: string | null;
   createdAt: string;
+  /** When the current status began. */
+  statusChangedAt: string;
 }

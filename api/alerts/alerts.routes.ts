@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { sendLargeJson } from '../http/http';
+import type { Route } from '../http/router';
+import { alertLabels } from './labels';
+import type { Alert } from './alerts.types';
+
+/**
+ * An alert in the shape of Alertmanager's `GET /api/v2/alerts`, so integrators' tools
+ * read it with little change: labels, annotations, startsAt/endsAt, a fingerprint, and
+ * a status whose state is `active` or `suppressed` (silenced), with `pending` for alerts
+ * still waiting out their rule's `for` (which Alertmanager never sees).
+ */
+const toRestAlert = (a: Alert) => ({
+  labels: alertLabels(a),
+  annotations: { summary: a.summary, description: a.description, ...(a.value !== null ? { value: String(a.value) } : {}) },
+  startsAt: (a.firedAt ?? a.startedAt).toISOString(),
+  endsAt: (a.resolvedAt ?? new Date(0)).toISOString(),
+  updatedAt: a.updatedAt.toISOString(),
+  generatorURL: `/dashboard/alerts/${a.id}`,
+  fingerprint: createHash('sha256').update(`${a.ruleId}:${a.agentId}`).digest('hex').slice(0, 16),
+  receivers: [],
+  status: { state: a.state === 'pending' ? 'pending' : a.silencedBy.length > 0 ? 'suppressed' : 'active', silencedBy: a.silencedBy, inhibitedBy: [] },
+  id: a.id,
+  acknowledged: a.acknowledgement !== null,
+});
+
+export const alertRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: /^\/api\/v1\/alerts\/?$/,
+    handle: async ({ req, res, search, principal, services }) => {
+      const q = new URLSearchParams(search);
+      const flag = (name: string) => (q.get(name) === null ? undefined : q.get(name) !== 'false');
+      const out: Alert[] = [];
+      let after: string | null = null;
+      // Every open alert; a connection page at a time, so a large outage is still one answer.
+      for (;;) {
+        const page = await services.alerts.page(principal, { state: ['firing', 'pending'], silenced: flag('silenced'), acknowledged: flag('acknowledged') }, { first: 500, after });
+        out.push(...page.edges.map((e) => e.node));
+        if (!page.pageInfo.hasNextPage || out.length >= 20_000) break;
+        after = page.pageInfo.endCursor;
+      }
+      await sendLargeJson(req, res, 200, out.map(toRestAlert));
+    },
+  },
+];

@@ -1,0 +1,166 @@
+import { invalidAgentToken } from '../auth/agent-tokens';
+import { authorizeAgent } from '../auth/authenticator';
+import type { AgentPrincipal, Principal } from '../auth/tokens';
+import type { MetricsConfig } from '../config';
+import { AppError, badInput, notFound } from '../errors';
+import { canonicalLabels, inferKind, inferUnit, labelsHash, pointProblem, type IncomingPoint } from './metrics.input';
+import type { MetricStore, SeriesRef, WantedSeries } from './metrics.store';
+import type { SampleWriter } from './sample.writer';
+
+/**
+ * strict: any refused point refuses the request and nothing is written (REST, GraphQL).
+ * partial: refused points are counted and named, the others written (OTLP, remote write,
+ * whose senders cannot resend a corrected subset).
+ */
+export type IngestMode = 'strict' | 'partial';
+
+export interface IngestResult {
+  accepted: number;
+  rejected: number;
+  /** What was wrong, one line per kind of problem, with how many points it refused. */
+  problems: string[];
+}
+
+export interface PreparedIngest extends IngestResult {
+  /** Writes the accepted points; resolves once they are committed. */
+  write(): Promise<void>;
+}
+
+/** How long a checked agent token is trusted before its row is read again. */
+const TOKEN_CHECK_MS = 1000;
+/** Bounds the series cache; past it the cache starts afresh. */
+const MAX_CACHED_SERIES = 1_000_000;
+/** Problems named in a strict refusal. */
+const MAX_FIELDS = 20;
+
+/** Validates pushed points, finds or creates their series, and hands them to the writer. */
+export class MetricIngestor {
+  private readonly series = new Map<string, SeriesRef>();
+  private readonly checkedTokens = new Map<string, { hash: string; until: number }>();
+
+  constructor(
+    private readonly deps: { store: MetricStore; writer: SampleWriter; config: MetricsConfig; now(): number },
+  ) {}
+
+  async prepare(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<PreparedIngest> {
+    const p = principal?.role === 'agent' ? principal : undefined;
+    authorizeAgent(principal, agentId ?? p?.agentId ?? '');
+    if (this.deps.writer.queued >= this.deps.config.maxQueuedSamples) {
+      throw new AppError('RATE_LIMITED', 'the server is writing too many samples; retry in 1 s', undefined, 1);
+    }
+    await this.checkToken(principal);
+    const now = this.deps.now();
+    const rules = { now, rawRetentionDays: this.deps.config.rawRetentionDays };
+
+    const problems = new Problems();
+    const fields: Record<string, string> = {};
+    const kept: { point: IncomingPoint; key: string; canonical: string }[] = [];
+    points.forEach((point, i) => {
+      const problem = pointProblem(point, rules);
+      if (problem) {
+        problems.add(problem);
+        if (Object.keys(fields).length < MAX_FIELDS) fields[`metrics.${i}`] = problem;
+        return;
+      }
+      const canonical = canonicalLabels(point.labels);
+      kept.push({ point, canonical, key: `${principal.agentId}\u0000${point.name}\u0000${canonical}` });
+    });
+    if (mode === 'strict' && problems.count > 0) throw badInput(fields);
+
+    // Series not yet in this replica's cache, once each.
+    const wanted = new Map<string, WantedSeries>();
+    for (const { point, key, canonical } of kept) {
+      if (this.series.has(key) || wanted.has(key)) continue;
+      wanted.set(key, {
+        name: point.name,
+        labels: point.labels,
+        canonical,
+        hash: labelsHash(canonical),
+        kind: point.kind ?? inferKind(point.name),
+        unit: point.unit ?? inferUnit(point.name),
+      });
+    }
+    if (wanted.size > 0) {
+      const { found, refused } = await this.deps.store.resolveSeries(principal.agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict');
+      if (refused.length > 0 && mode === 'strict') {
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; these ${refused.length} would pass it: ${seriesNames(refused)}`,
+          { metrics: `${refused.length} new series over the limit of ${this.deps.config.maxSeriesPerAgent}` },
+        );
+      }
+      if (this.series.size + found.size > MAX_CACHED_SERIES) this.series.clear();
+      for (const [key, w] of wanted) {
+        const ref = found.get(`${w.name}\u0000${w.hash}`);
+        if (ref) this.series.set(key, ref);
+      }
+      if (refused.length > 0) {
+        let n = 0;
+        for (const k of kept) if (!this.series.has(k.key)) n++;
+        problems.add(`the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; new series refused: ${seriesNames(refused)}`, n);
+      }
+    }
+
+    const seriesIds: number[] = [];
+    const ats: number[] = [];
+    const values: number[] = [];
+    for (const { point, key } of kept) {
+      const ref = this.series.get(key);
+      if (!ref) continue;
+      seriesIds.push(ref.id);
+      ats.push(point.at);
+      values.push(point.value);
+    }
+    const writer = this.deps.writer;
+    return {
+      accepted: seriesIds.length,
+      rejected: points.length - seriesIds.length,
+      problems: problems.lines(),
+      write: () => writer.write({ seriesIds, ats, values }),
+    };
+  }
+
+  async ingest(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<IngestResult> {
+    const { write, ...result } = await this.prepare(principal, agentId, points, mode);
+    await write();
+    return result;
+  }
+
+  /** The token names its agent; this checks it is the one that agent holds now (re-registration revokes). */
+  private async checkToken(principal: AgentPrincipal): Promise<void> {
+    const cached = this.checkedTokens.get(principal.agentId);
+    const now = Date.now();
+    if (cached && cached.until > now && cached.hash === principal.tokenHash) return;
+    const hashes = await this.deps.store.tokenHashes([principal.agentId]);
+    const stored = hashes.get(principal.agentId);
+    if (!stored) throw notFound(`agent ${principal.agentId}`);
+    if (stored !== principal.tokenHash) throw invalidAgentToken();
+    if (this.checkedTokens.size > 100_000) this.checkedTokens.clear();
+    this.checkedTokens.set(principal.agentId, { hash: stored, until: now + TOKEN_CHECK_MS });
+  }
+}
+
+const seriesNames = (list: WantedSeries[]) =>
+  list
+    .slice(0, 5)
+    .map((w) => `${w.name}${w.canonical === '{}' ? '' : w.canonical}`)
+    .join(', ') + (list.length > 5 ? `, and ${list.length - 5} more` : '');
+
+/** Refusals counted by kind, so a message names each once however many points it refused. */
+class Problems {
+  private readonly counts = new Map<string, number>();
+  count = 0;
+
+  add(problem: string, n = 1): void {
+    if (n <= 0) return;
+    // One line per kind: the first point's details stand for the rest.
+    const kind = problem.replace(/"[^"]*"|\d{4}-\d\d-\d\dT[\d:.]+Z/g, '…');
+    const key = [...this.counts.keys()].find((k) => k.replace(/"[^"]*"|\d{4}-\d\d-\d\dT[\d:.]+Z/g, '…') === kind) ?? problem;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    this.count += n;
+  }
+
+  lines(): string[] {
+    return [...this.counts].map(([problem, n]) => `${n} point${n === 1 ? '' : 's'}: ${problem}`);
+  }
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { hasNul } from '../validation';
+import type { MetricKind } from './metrics.table';
+
+/** A point as every door hands it over, before it is checked. */
+export interface IncomingPoint {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  kind?: MetricKind;
+  unit?: string;
+}
+
+export const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:.]*$/;
+export const LABEL_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_LABELS = 30;
+export const MAX_LABEL_VALUE_BYTES = 1024;
+export const MAX_UNIT_LENGTH = 32;
+export const MAX_FUTURE_MS = 5 * 60_000;
+export const KINDS: readonly MetricKind[] = ['gauge', 'counter', 'delta'];
+
+export interface PointRules {
+  now: number;
+  rawRetentionDays: number;
+}
+
+/**
+ * What is wrong with a point, or undefined. Only finite values are stored: NaN and ±Inf
+ * have no average, sum or rate, so they are refused on every door (Prometheus' staleness
+ * markers are dropped before this, by the remote-write door: they end a series, they
+ * are not values).
+ */
+export function pointProblem(p: IncomingPoint, rules: PointRules): string | undefined {
+  if (typeof p.name !== 'string' || p.name.length === 0) return 'name is required';
+  if (p.name.length > MAX_NAME_LENGTH) return `name must be at most ${MAX_NAME_LENGTH} characters`;
+  if (!NAME_PATTERN.test(p.name)) return `name "${p.name}" must match [a-zA-Z_:][a-zA-Z0-9_:.]*`;
+  const labelProblem = labelsProblem(p.labels);
+  if (labelProblem) return labelProblem;
+  if (typeof p.value !== 'number') return 'value must be a number';
+  if (!Number.isFinite(p.value)) return `value must be a finite number, got ${p.value}`;
+  if (!Number.isFinite(p.at)) return 'at must be a valid time';
+  if (p.at > rules.now + MAX_FUTURE_MS) return `at ${iso(p.at)} is more than 5 minutes ahead of the server's clock`;
+  const oldest = rules.now - rules.rawRetentionDays * 86_400_000;
+  if (p.at < oldest) return `at ${iso(p.at)} is older than the raw retention (${rules.rawRetentionDays} days)`;
+  if (p.unit !== undefined && (typeof p.unit !== 'string' || p.unit.length > MAX_UNIT_LENGTH || hasNul(p.unit))) return `unit must be a string of at most ${MAX_UNIT_LENGTH} characters`;
+  if (p.kind !== undefined && !KINDS.includes(p.kind)) return `kind must be one of ${KINDS.join(', ')}`;
+  return undefined;
+}
+
+function labelsProblem(labels: unknown): string | undefined {
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return 'labels must be an object of strings';
+  let n = 0;
+  for (const [key, value] of Object.entries(labels)) {
+    if (++n > MAX_LABELS) return `at most ${MAX_LABELS} labels`;
+    if (key.length > MAX_NAME_LENGTH || !LABEL_PATTERN.test(key)) return `label name "${key.slice(0, 60)}" must match [a-zA-Z_][a-zA-Z0-9_.]* (at most ${MAX_NAME_LENGTH} characters)`;
+    if (typeof value !== 'string') return `label ${key} must be a string`;
+    if (Buffer.byteLength(value) > MAX_LABEL_VALUE_BYTES) return `label ${key} must be at most 1 KiB`;
+    if (hasNul(value)) return `label ${key} must not contain NUL characters`;
+  }
+  return undefined;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Labels in one order, so the same set always names the same series. */
+export function canonicalLabels(labels: Record<string, string>): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '{}';
+  keys.sort();
+  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, labels[k]])));
+}
+
+export const labelsHash = (canonical: string) => createHash('md5').update(canonical).digest('hex');
+
+/** A unit from the name's suffix, as Prometheus and OpenTelemetry name them, when none is given. */
+export function inferUnit(name: string): string {
+  if (/(_percent|_pct|\.utilization)$/.test(name)) return '%';
+  if (/_bytes(_total)?$/.test(name)) return 'By';
+  if (/_seconds(_total|_sum)?$/.test(name)) return 's';
+  if (/_ms$|_milliseconds$/.test(name)) return 'ms';
+  return '';
+}
+
+/** Prometheus' naming conventions, for senders that say nothing of a series' kind. */
+export const inferKind = (name: string): MetricKind => (/(_total|_count|_sum|_bucket)$/.test(name) ? 'counter' : 'gauge');

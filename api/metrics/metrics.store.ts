@@ -1,0 +1,291 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { agentFilterSql } from '../agents/agents.filter';
+import { agents } from '../agents/agents.table';
+import type { AgentFilter } from '../agents/agents.types';
+import type { Database, Db } from '../db';
+import type { MetricKind } from './metrics.table';
+import { latestSample, samplesIn } from './samples.sql';
+
+export interface SeriesRef {
+  id: number;
+  agentId: string;
+  name: string;
+  labels: Record<string, string>;
+  kind: MetricKind;
+  unit: string;
+}
+
+export interface WantedSeries {
+  name: string;
+  labels: Record<string, string>;
+  /** Canonical labels (canonicalLabels) and their md5. */
+  canonical: string;
+  hash: string;
+  kind: MetricKind;
+  unit: string;
+}
+
+/** One series' data over one bucket, from whichever resolution held it. */
+export interface BucketRow {
+  seriesId: number;
+  bucket: Date;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  lastAt: Date;
+}
+
+export type Level = 'raw' | '1m' | '1h';
+
+/** The roll-ups are complete before these instants (null: not yet started). */
+export interface Watermarks {
+  minuteDone: Date | null;
+  hourDone: Date | null;
+}
+
+// Any constant: it keys the per-agent advisory lock under which series are created.
+const SERIES_LOCK = 7_316_002;
+
+const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+const date = (v: unknown) => (v instanceof Date ? v : new Date(v as string));
+
+const SERIES_COLUMNS = sql`id, agent_id, name, labels, kind, unit`;
+type SeriesRecord = { id: number; agent_id: string; name: string; labels: Record<string, string> | string; kind: MetricKind; unit: string };
+const toRef = (r: SeriesRecord): SeriesRef => ({
+  id: r.id,
+  agentId: r.agent_id,
+  name: r.name,
+  labels: typeof r.labels === 'string' ? JSON.parse(r.labels) : r.labels,
+  kind: r.kind,
+  unit: r.unit,
+});
+
+/** The SQL of the metrics domain: series, samples, and the reads of both. */
+export class MetricStore {
+  constructor(
+    private readonly db: Db,
+    private readonly prepared: Database['prepared'],
+  ) {}
+
+  /** The token hash each agent holds now; agents that do not exist are absent. */
+  async tokenHashes(agentIds: string[]): Promise<Map<string, string>> {
+    const rows = await this.db.select({ id: agents.id, tokenHash: agents.tokenHash }).from(agents).where(sql`${agents.id} = any(${sql.param(agentIds)}::uuid[])`);
+    return new Map(rows.map((r) => [r.id, r.tokenHash]));
+  }
+
+  /**
+   * Finds or creates an agent's series. New series are created under a per-agent lock,
+   * so replicas creating series for one agent at once cannot together pass `cap`. With
+   * `allOrNothing`, nothing is created when any would pass it.
+   */
+  async resolveSeries(agentId: string, wanted: WantedSeries[], cap: number, allOrNothing: boolean): Promise<{ found: Map<string, SeriesRef>; refused: WantedSeries[] }> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${agentId}, ${SERIES_LOCK}))`);
+      const existing = rowsOf<SeriesRecord & { labels_hash: string }>(
+        await tx.execute(sql`
+          select ${SERIES_COLUMNS}, labels_hash from metric_series
+          where agent_id = ${agentId} and (name, labels_hash) in (select * from unnest(${sql.param(wanted.map((w) => w.name))}::text[], ${sql.param(wanted.map((w) => w.hash))}::text[]))`),
+      );
+      const found = new Map(existing.map((r) => [`${r.name}\u0000${r.labels_hash}`, toRef(r)]));
+      const missing = wanted.filter((w) => !found.has(`${w.name}\u0000${w.hash}`));
+      if (missing.length === 0) return { found, refused: [] };
+      const [{ n }] = rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from metric_series where agent_id = ${agentId}`));
+      const room = Math.max(0, cap - n);
+      if (allOrNothing && missing.length > room) return { found, refused: missing };
+      const create = missing.slice(0, room);
+      if (create.length > 0) {
+        const col = <T>(pick: (w: WantedSeries) => T) => sql.param(create.map(pick));
+        const created = rowsOf<SeriesRecord & { labels_hash: string }>(
+          await tx.execute(sql`
+            insert into metric_series (agent_id, name, labels, labels_hash, kind, unit)
+            select ${agentId}::uuid, name, labels::jsonb, labels_hash, kind, unit
+            from unnest(${col((w) => w.name)}::text[], ${col((w) => w.canonical)}::text[], ${col((w) => w.hash)}::text[],
+                        ${col((w) => w.kind)}::text[]::metric_kind[], ${col((w) => w.unit)}::text[]) as u(name, labels, labels_hash, kind, unit)
+            on conflict do nothing
+            returning ${SERIES_COLUMNS}, labels_hash`),
+        );
+        for (const r of created) found.set(`${r.name}\u0000${r.labels_hash}`, toRef(r));
+      }
+      return { found, refused: missing.slice(room) };
+    });
+  }
+
+  /**
+   * Writes samples in one statement. A (series, time) already stored keeps its value: the
+   * first one written wins, later repeats are ignored, within a batch as across batches.
+   * Times travel as epoch milliseconds (a number array parses faster than timestamp text),
+   * made exact timestamps by interval arithmetic (to_timestamp's float seconds can lose the millisecond).
+   */
+  async insertSamples(seriesIds: number[], ats: number[], values: number[]): Promise<void> {
+    await this.prepared(
+      'metric_samples_insert',
+      sql`insert into metric_samples (series_id, at, value)
+          select s, timestamptz 'epoch' + t * interval '1 millisecond', v from unnest(${sql.param(seriesIds)}::int[], ${sql.param(ats)}::float8[], ${sql.param(values)}::float8[]) as u(s, t, v)
+          on conflict do nothing`,
+    );
+  }
+
+  /** Marks roll-up buckets to compute again (level 1: minutes, 2: hours). */
+  async mark(level: 1 | 2, buckets: number[], db: Db = this.db): Promise<void> {
+    if (buckets.length === 0) return;
+    await db.execute(sql`
+      insert into metric_rollup_marks (level, bucket)
+      select ${level}, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(buckets)}::float8[]) as b
+      on conflict do nothing`);
+  }
+
+  async watermarks(): Promise<Watermarks> {
+    const [row] = rowsOf<{ minute_done: unknown; hour_done: unknown }>(await this.db.execute(sql`select minute_done, hour_done from metric_rollup_state where id = 1`));
+    return { minuteDone: row?.minute_done ? date(row.minute_done) : null, hourDone: row?.hour_done ? date(row.hour_done) : null };
+  }
+
+  /** An agent's series, all or those with the given names. */
+  async seriesOf(agentIds: string[], names?: string[]): Promise<SeriesRef[]> {
+    const rows = rowsOf<SeriesRecord>(
+      await this.db.execute(sql`
+        select ${SERIES_COLUMNS} from metric_series
+        where agent_id = any(${sql.param(agentIds)}::uuid[]) ${names ? sql`and name = any(${sql.param(names)}::text[])` : sql``}
+        order by agent_id, name, labels_hash`),
+    );
+    return rows.map(toRef);
+  }
+
+  /**
+   * Buckets of `stepSeconds` from `from` to `to` for the given series, read from the
+   * coarsest resolution allowed that is complete for each part of the range: hours up to
+   * the hour watermark, then minutes up to the minute watermark, then raw samples, so a
+   * range that ends now includes the samples that arrived a moment ago.
+   */
+  async buckets(seriesIds: number[], level: Level, from: Date, to: Date, stepSeconds: number, wm: Watermarks): Promise<BucketRow[]> {
+    if (seriesIds.length === 0) return [];
+    return this.readBuckets(sql`${sql.param(seriesIds)}::int[]`, level, from, to, stepSeconds, wm);
+  }
+
+  private async readBuckets(ids: SQL, level: Level, from: Date, to: Date, stepSeconds: number, wm: Watermarks): Promise<BucketRow[]> {
+    const rows = rowsOf<{ series_id: number; bucket: unknown; count: number; sum: number; min: number; max: number; last: number; last_at: unknown }>(
+      await this.db.execute(sql`
+        select series_id, date_bin(make_interval(secs => ${stepSeconds}), t, timestamptz 'epoch') as bucket,
+               sum(count)::int as count, sum(sum) as sum, min(min) as min, max(max) as max,
+               (array_agg(last order by last_at desc))[1] as last, max(last_at) as last_at
+        from (${bucketSources(ids, level, from, to, wm)}) x
+        group by 1, 2 order by 1, 2`),
+    );
+    return rows.map((r) => ({ seriesId: r.series_id, bucket: date(r.bucket), count: r.count, sum: r.sum, min: r.min, max: r.max, last: r.last, lastAt: date(r.last_at) }));
+  }
+
+  /** The latest sample of each series, no older than `since`. */
+  async latest(seriesIds: number[], since: Date): Promise<Map<number, { at: Date; value: number }>> {
+    if (seriesIds.length === 0) return new Map();
+    const rows = rowsOf<{ id: number; at: unknown; value: number }>(
+      await this.db.execute(sql`
+        select s.id, l.at, l.value from unnest(${sql.param(seriesIds)}::int[]) as s(id)
+        cross join lateral (${latestSample(sql`s.id`, since)}) l`),
+    );
+    return new Map(rows.map((r) => [r.id, { at: date(r.at), value: r.value }]));
+  }
+
+  /** Metric names in use by the agents a filter selects. */
+  async names(filter: AgentFilter, search?: string): Promise<{ name: string; kind: MetricKind; unit: string; agents: number; series: number }[]> {
+    return rowsOf<{ name: string; kind: MetricKind; unit: string; agents: number; series: number }>(
+      await this.db.execute(sql`
+        select s.name, min(s.kind::text) as kind, max(s.unit) as unit, count(distinct s.agent_id)::int as agents, count(*)::int as series
+        from metric_series s join agents on agents.id = s.agent_id
+        where ${agentFilterSql(agents, filter)} ${search ? sql`and s.name ilike ${`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}` : sql``}
+        group by s.name order by s.name limit 1000`),
+    );
+  }
+
+  /**
+   * Per group and bucket, the average, maximum and 95th percentile over the selected
+   * agents' series of one name: each series contributes its bucket's value (the average
+   * for a gauge, the per-second rate for a counter or delta).
+   */
+  async summary(opts: {
+    name: string;
+    filter: AgentFilter;
+    group: SQL;
+    groupJoin: SQL;
+    level: Level;
+    from: Date;
+    to: Date;
+    stepSeconds: number;
+    wm: Watermarks;
+  }): Promise<{ grp: string | null; bucket: Date | null; avg: number | null; max: number | null; p95: number | null; series: number }[]> {
+    const { name, filter, group, groupJoin, level, from, to, stepSeconds, wm } = opts;
+    // One step earlier, so a counter's first bucket has a previous one to take its rate from.
+    const readFrom = new Date(from.getTime() - stepSeconds * 1000);
+    const selected = sql`select s.id, s.kind, ${group} as grp from metric_series s join agents on agents.id = s.agent_id ${groupJoin}
+                         where s.name = ${name} and ${agentFilterSql(agents, filter)}`;
+    const rows = rowsOf<{ grp: string | null; bucket: unknown; avg: number | null; max: number | null; p95: number | null; series: number }>(
+      await this.db.execute(sql`
+        with sel as (${selected}),
+        b as (
+          select series_id, date_bin(make_interval(secs => ${stepSeconds}), t, timestamptz 'epoch') as bucket,
+                 sum(count) as count, sum(sum) as sum, max(max) as max,
+                 (array_agg(last order by last_at desc))[1] as last, max(last_at) as last_at
+          from (${bucketSources(sql`array(select distinct id from sel)`, level, readFrom, to, wm)}) x
+          group by 1, 2
+        ),
+        v as (
+          select b.series_id, b.bucket, b.max as top,
+                 case k.kind
+                   when 'gauge' then b.sum / b.count
+                   when 'delta' then b.sum / ${stepSeconds}
+                   else (case when b.last >= lag(b.last) over w then b.last - lag(b.last) over w else b.last end)
+                        / nullif(extract(epoch from b.last_at - lag(b.last_at) over w), 0)
+                 end as value
+          from b join (select distinct id, kind from sel) k on k.id = b.series_id
+          window w as (partition by b.series_id order by b.bucket)
+        )
+        select sel.grp, v.bucket, avg(v.value) as avg,
+               max(case when sel.kind = 'gauge' then v.top else v.value end) as max,
+               percentile_cont(0.95) within group (order by v.value) as p95,
+               count(distinct v.series_id)::int as series
+        from v join sel on sel.id = v.series_id
+        where v.bucket >= ${from} and v.value is not null
+        group by grouping sets ((sel.grp, v.bucket), (sel.grp))
+        order by 1, 2 nulls first`),
+    );
+    return rows.map((r) => ({ ...r, bucket: r.bucket ? date(r.bucket) : null }));
+  }
+
+  /**
+   * Samples of each series after its own instant, oldest first, at most `perSeries` each
+   * (the live feed's read). Rows only: the feed reads the last seconds, long before their
+   * hour is compacted.
+   */
+  async samplesAfter(seriesIds: number[], afters: number[], perSeries: number): Promise<{ seriesId: number; at: number; value: number }[]> {
+    if (seriesIds.length === 0) return [];
+    const rows = rowsOf<{ series_id: number; at: unknown; value: number }>(
+      await this.db.execute(sql`
+        select w.id as series_id, s.at, s.value
+        from unnest(${sql.param(seriesIds)}::int[], ${sql.param(afters)}::float8[]) as w(id, after)
+        cross join lateral (
+          select at, value from metric_samples m where m.series_id = w.id and m.at > timestamptz 'epoch' + w.after * interval '1 millisecond' order by at limit ${perSeries}
+        ) s`),
+    );
+    return rows.map((r) => ({ seriesId: r.series_id, at: date(r.at).getTime(), value: r.value }));
+  }
+}
+
+/** The rows of every resolution that together cover [from, to) once, at most as fine as `level` allows. */
+function bucketSources(ids: SQL, level: Level, from: Date, to: Date, wm: Watermarks): SQL {
+  const min = (a: Date, b: Date) => (a < b ? a : b);
+  const max = (a: Date, b: Date) => (a > b ? a : b);
+  const parts: SQL[] = [];
+  let start = from;
+  const rollup = (table: 'metric_rollup_1h' | 'metric_rollup_1m', done: Date | null) => {
+    if (!done || done <= start) return;
+    const end = min(to, done);
+    parts.push(sql`select series_id, bucket as t, count, sum, min, max, last, last_at from ${sql.raw(table)}
+                   where series_id = any(${ids}) and bucket >= ${start} and bucket < ${end}`);
+    start = max(start, end);
+  };
+  if (level === '1h') rollup('metric_rollup_1h', wm.hourDone);
+  if (level !== 'raw') rollup('metric_rollup_1m', wm.minuteDone);
+  parts.push(sql`select series_id, at as t, 1 as count, value as sum, value as min, value as max, value as last, at as last_at
+                 from (${samplesIn({ ids, from: start, to })}) raw`);
+  return sql.join(parts, sql` union all `);
+}

@@ -1,0 +1,168 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db';
+import { samplesIn } from './samples.sql';
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+/** The roll-up job leaves a minute alone until this long after it ends. */
+export const ROLLUP_LAG_MS = 60_000;
+/**
+ * A sample whose time is further than this behind the moment its write committed may
+ * fall in a minute the job has already rolled up: its minute is marked to be rolled up
+ * again. The gap to ROLLUP_LAG_MS is the room left for replicas' clocks to disagree.
+ */
+export const LATE_MS = 30_000;
+
+// Any constant, the same on every replica: partitions are created and dropped under it.
+const MAINTENANCE_LOCK = 7_316_003;
+
+const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
+const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
+
+const ROLLUP_COLUMNS = sql`count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, last = excluded.last, last_at = excluded.last_at`;
+
+/**
+ * Rolls up raw samples (rows and compacted blocks) in [from, to) into minutes, replacing
+ * what those minutes held; only the minutes listed in `only`, when given.
+ */
+export const rollupMinutes = (from: Date, to: Date, only?: number[]) => sql`
+  insert into metric_rollup_1m (series_id, bucket, count, sum, min, max, last, last_at)
+  select series_id, date_bin(interval '1 minute', at, timestamptz 'epoch'), count(*), sum(value), min(value), max(value),
+         (array_agg(value order by at desc))[1], max(at)
+  from (${samplesIn({ from, to })}) s
+  ${only ? sql`where date_bin(interval '1 minute', at, timestamptz 'epoch') = any(${sql.param(only.map((m) => new Date(m).toISOString()))}::timestamptz[])` : sql``}
+  group by 1, 2
+  on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
+
+/** Rolls up the minutes in [from, to) into hours. */
+export const rollupHours = (from: Date, to: Date) => sql`
+  insert into metric_rollup_1h (series_id, bucket, count, sum, min, max, last, last_at)
+  select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
+         (array_agg(last order by last_at desc))[1], max(last_at)
+  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}
+  group by 1, 2
+  on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
+
+export interface Retention {
+  rawRetentionDays: number;
+  minuteRetentionDays: number;
+  hourRetentionDays: number;
+}
+
+/** The SQL of the roll-up and retention jobs; each call is safe on every replica at once. */
+export class RollupStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Advances the minute roll-up by at most `maxMinutes`, and the hour roll-up behind it,
+   * on whichever replica gets the state row first (SKIP LOCKED: the others skip this
+   * round). Returns true while it is still behind.
+   */
+  async advance(now: Date, retention: Retention, maxMinutes = 60): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [state] = rowsOf<{ minute_done: unknown; hour_done: unknown }>(
+        await tx.execute(sql`select minute_done, hour_done from metric_rollup_state where id = 1 for update skip locked`),
+      );
+      if (!state) return false;
+      const target = floorTo(now.getTime() - ROLLUP_LAG_MS, MINUTE);
+      // First run: start now. Samples older than this arrive late, and late samples mark
+      // their minutes, so nothing before it is left out.
+      // After a long stop, nothing older than the retention is left to roll up: skip to it.
+      const minuteDone = Math.max(date(state.minute_done)?.getTime() ?? target, floorTo(now.getTime() - retention.rawRetentionDays * DAY, MINUTE));
+      const hourDone = Math.max(date(state.hour_done)?.getTime() ?? floorTo(minuteDone, HOUR), floorTo(now.getTime() - retention.minuteRetentionDays * DAY, HOUR));
+      const minuteTo = Math.min(target, minuteDone + maxMinutes * MINUTE);
+      if (minuteTo > minuteDone) await tx.execute(rollupMinutes(new Date(minuteDone), new Date(minuteTo)));
+      const newMinuteDone = Math.max(minuteDone, minuteTo);
+      const hourTo = Math.min(floorTo(newMinuteDone, HOUR), hourDone + 24 * HOUR);
+      if (hourTo > hourDone) await tx.execute(rollupHours(new Date(hourDone), new Date(hourTo)));
+      const newHourDone = Math.max(hourDone, hourTo);
+      await tx.execute(sql`update metric_rollup_state set minute_done = ${new Date(newMinuteDone)}, hour_done = ${new Date(newHourDone)} where id = 1`);
+      // More to do: the caller runs again at once rather than at the next interval.
+      return newMinuteDone < target || newHourDone < floorTo(newMinuteDone, HOUR);
+    });
+  }
+
+  /**
+   * Rolls up again the buckets marked by late samples: minutes first, each of which marks
+   * its hour. Marks are claimed with SKIP LOCKED and removed in the transaction that
+   * recomputes them, so a replica that dies mid-way leaves them for the next.
+   */
+  async recomputeMarked(limit = 200): Promise<number> {
+    let done = 0;
+    for (const level of [1, 2] as const) {
+      done += await this.db.transaction(async (tx) => {
+        const claimed = rowsOf<{ bucket: unknown }>(
+          await tx.execute(sql`
+            with claimed as (
+              select level, bucket from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
+            )
+            delete from metric_rollup_marks m using claimed c where m.level = c.level and m.bucket = c.bucket
+            returning m.bucket`),
+        ).map((r) => date(r.bucket)!.getTime());
+        if (level === 2) for (const start of claimed) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR)));
+        // Minutes by hour: a compacted hour's blocks are read once for all its marked minutes.
+        const byHour = new Map<number, number[]>();
+        if (level === 1) for (const m of claimed) byHour.set(floorTo(m, HOUR), [...(byHour.get(floorTo(m, HOUR)) ?? []), m]);
+        for (const [hour, minutes] of byHour) await tx.execute(rollupMinutes(new Date(hour), new Date(hour + HOUR), minutes));
+        if (level === 1 && claimed.length > 0) {
+          const hours = [...new Set(claimed.map((m) => floorTo(m, HOUR)))];
+          await tx.execute(sql`insert into metric_rollup_marks (level, bucket)
+                               select 2, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(hours)}::float8[]) as b on conflict do nothing`);
+        }
+        return claimed.length;
+      });
+    }
+    return done;
+  }
+
+  /**
+   * Creates the daily partitions that samples may land in (from the oldest day raw
+   * retention accepts to two days ahead) and drops those past their retention. Runs under
+   * an advisory lock: two replicas creating the same partition at once would fail.
+   */
+  async maintain(now: Date, retention: Retention): Promise<{ created: string[]; dropped: string[] }> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${MAINTENANCE_LOCK})`);
+      const existing = new Set(
+        rowsOf<{ relname: string }>(
+          await tx.execute(sql`select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+                               where i.inhparent in (${sql.raw(PARENTS.map((p) => `'${p}'::regclass`).join(', '))})`),
+        ).map((r) => r.relname),
+      );
+      const created: string[] = [];
+      const dropped: string[] = [];
+      const today = floorTo(now.getTime(), DAY);
+      const first = floorTo(now.getTime() - retention.rawRetentionDays * DAY, DAY);
+      for (let day = first; day <= today + 2 * DAY; day += DAY) {
+        for (const parent of PARENTS) {
+          const name = partitionName(parent, day);
+          if (existing.has(name)) continue;
+          await tx.execute(sql.raw(`create table if not exists ${name} partition of ${parent}
+                                    for values from ('${new Date(day).toISOString()}') to ('${new Date(day + DAY).toISOString()}')`));
+          created.push(name);
+        }
+      }
+      const keep = { metric_samples: retention.rawRetentionDays, metric_sample_blocks: retention.rawRetentionDays, metric_rollup_1m: retention.minuteRetentionDays };
+      for (const name of existing) {
+        const m = /^(metric_samples|metric_sample_blocks|metric_rollup_1m)_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+        if (!m) continue;
+        const end = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4])) + DAY;
+        if (end <= now.getTime() - keep[m[1] as keyof typeof keep] * DAY) {
+          await tx.execute(sql.raw(`drop table if exists ${name}`));
+          dropped.push(name);
+        }
+      }
+      await tx.execute(sql`delete from metric_rollup_1h where bucket < ${new Date(now.getTime() - retention.hourRetentionDays * DAY)}`);
+      await tx.execute(sql`delete from metric_rollup_marks where bucket < ${new Date(first)}`);
+      await tx.execute(sql`delete from metric_compaction_marks where hour < ${new Date(first)}`);
+      return { created, dropped };
+    });
+  }
+}
+
+/** The tables partitioned by day; raw samples and their blocks are kept for the raw retention. */
+const PARENTS = ['metric_samples', 'metric_sample_blocks', 'metric_rollup_1m'] as const;
+
+export const partitionName = (parent: string, day: number) => `${parent}_p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;

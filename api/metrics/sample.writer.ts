@@ -1,0 +1,161 @@
+import { withRetry } from '../liveness/retry';
+import { HOUR, LATE_MS, MINUTE } from './rollup.store';
+
+/** Room for replicas' clocks to disagree about when an hour may have been compacted. */
+export const COMPACT_SLACK_MS = 5 * MINUTE;
+
+export interface SampleBatch {
+  seriesIds: number[];
+  ats: number[];
+  values: number[];
+}
+
+interface Pending {
+  batch: SampleBatch;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+// PostgreSQL's "no partition of relation … found for row".
+const NO_PARTITION = '23514';
+const codeOf = (err: unknown): string | undefined => {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
+  return undefined;
+};
+
+/**
+ * Coalesces the samples of concurrent requests into one INSERT per flush (up to
+ * `maxSamples`), as the heartbeat batcher does for heartbeats; a request is answered once
+ * the statement holding its samples has committed. Up to `maxInFlight` statements run
+ * at once; meanwhile new requests gather into the next, larger one.
+ */
+export class SampleWriter {
+  private queue: Pending[] = [];
+  private queuedSamples = 0;
+  private timer?: NodeJS.Timeout;
+  private inFlight = 0;
+
+  constructor(
+    private readonly opts: {
+      flushMs: number;
+      maxSamples: number;
+      maxInFlight: number;
+      insert(batch: SampleBatch): Promise<void>;
+      /** Minutes whose roll-up must be computed again, for samples that came late. */
+      markLate(minutes: number[]): Promise<void>;
+      /** Hours that may have been compacted already, for samples that came for them; and when an hour is. */
+      markCompacted(hours: number[]): Promise<void>;
+      compactAfterMs: number;
+      /** Creates missing partitions (a sample's day had none). */
+      ensurePartitions(): Promise<void>;
+      now(): number;
+    },
+  ) {}
+
+  /** Samples waiting to be written, for load shedding. */
+  get queued(): number {
+    return this.queuedSamples;
+  }
+
+  write(batch: SampleBatch): Promise<void> {
+    if (batch.seriesIds.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ batch, resolve, reject });
+      this.queuedSamples += batch.seriesIds.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight >= this.opts.maxInFlight) return;
+    if (this.queuedSamples >= this.opts.maxSamples) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.opts.flushMs);
+    }
+  }
+
+  private take(): Pending[] {
+    const taken: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (taken.length === 0 || n + this.queue[0].batch.seriesIds.length <= this.opts.maxSamples)) {
+      const p = this.queue.shift()!;
+      n += p.batch.seriesIds.length;
+      taken.push(p);
+    }
+    this.queuedSamples -= n;
+    return taken;
+  }
+
+  private async flush(): Promise<void> {
+    const taken = this.take();
+    if (taken.length === 0) return;
+    this.inFlight++;
+    const merged: SampleBatch = taken.length === 1 ? taken[0].batch : { seriesIds: [], ats: [], values: [] };
+    if (taken.length > 1) {
+      for (const { batch } of taken) {
+        for (let i = 0; i < batch.seriesIds.length; i++) {
+          merged.seriesIds.push(batch.seriesIds[i]);
+          merged.ats.push(batch.ats[i]);
+          merged.values.push(batch.values[i]);
+        }
+      }
+    }
+    try {
+      await this.insert(merged);
+      await this.markLate(merged.ats);
+      for (const p of taken) p.resolve();
+    } catch (err) {
+      for (const p of taken) p.reject(err);
+    } finally {
+      this.inFlight--;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  private async insert(batch: SampleBatch): Promise<void> {
+    try {
+      await withRetry(() => this.opts.insert(batch));
+    } catch (err) {
+      if (codeOf(err) !== NO_PARTITION) throw err;
+      await this.opts.ensurePartitions();
+      await withRetry(() => this.opts.insert(batch));
+    }
+  }
+
+  /**
+   * Marked after the commit: see LATE_MS. An hour the compaction may have passed (it
+   * compacts an hour `compactAfterMs` after its end, by a clock that may run ahead of this
+   * one by up to COMPACT_SLACK_MS) is marked to be merged again.
+   */
+  private async markLate(ats: number[]): Promise<void> {
+    const now = this.opts.now();
+    const late = now - LATE_MS;
+    const compacted = now - this.opts.compactAfterMs + COMPACT_SLACK_MS;
+    let minutes: Set<number> | undefined;
+    let hours: Set<number> | undefined;
+    for (const at of ats) {
+      if (at >= late) continue;
+      (minutes ??= new Set()).add(Math.floor(at / MINUTE) * MINUTE);
+      const hour = Math.floor(at / HOUR) * HOUR;
+      if (hour + HOUR <= compacted) (hours ??= new Set()).add(hour);
+    }
+    if (minutes) await withRetry(() => this.opts.markLate([...minutes]));
+    if (hours) await withRetry(() => this.opts.markCompacted([...hours]));
+  }
+
+  /** Writes whatever is queued (shutdown). */
+  async drain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      if (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) void this.flush();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}

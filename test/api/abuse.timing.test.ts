@@ -1,0 +1,192 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql, request, SEED_AGENT } from '../helpers/client';
+import { listAgents, rawRequest, REGISTER_MUTATION } from '../helpers/agents';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { healthDuring } from '../helpers/health';
+import { heartbeatRest, rawWs, registerAgent, waitFor, wsUrl, type Agent } from '../helpers/liveness';
+import { spawnServer, type ServerProcess } from '../helpers/process';
+import { TOKENS } from '../helpers/server';
+
+/**
+ * The heavy abuse cases, against a real server process: while each runs, /health is
+ * asked again and again and must answer within 200 ms; nothing answers 5xx, and what is
+ * refused writes nothing.
+ */
+let database: TestDatabase;
+let server: ServerProcess;
+let agent: Agent;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  server = await spawnServer({ databaseUrl: database.url });
+  agent = await registerAgent(server.url, TOKENS.enrollment, { name: 'heavy-agent', metadata: { pad: 'x'.repeat(15_000) } });
+  // Some history for the event-log cases, and a warm server.
+  for (let i = 0; i < 20; i++) {
+    await graphql(server.url, TOKENS.admin, 'mutation($id: ID!, $v: JSON!) { setAgentConfiguration(agentId: $id, key: "k", value: $v) { id } }', { id: agent.id, v: i });
+  }
+  const warm = rawWs(server.url, { authorization: `Bearer ${TOKENS.viewer}` });
+  await waitFor(() => warm.acked());
+  for (let i = 0; i < 200; i++) warm.socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: 'subscription { agentEvents { cursor } }' } }));
+  await waitFor(() => warm.messages.filter((m) => m.type === 'error').length >= 100);
+  warm.socket.close();
+  await warm.closed;
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  await database?.drop();
+});
+
+const MiB = 1024 * 1024;
+const ask = (query: string, variables?: Record<string, unknown>, token = TOKENS.viewer) => request(`${server.url}/graphql`, { token, json: { query, variables } });
+const agentCount = async () => (await listAgents(server.url, TOKENS.admin, '?limit=1000')).length;
+const aliases = (n: number, field: string) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+
+/** Runs `attempt` `times` in turn under /health probes; returns the statuses. */
+async function heavy(times: number, attempt: () => Promise<{ status: number }>): Promise<number[]> {
+  const before = await agentCount();
+  const { result, slowestMs, probes } = await healthDuring(server.url, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < times; i++) statuses.push((await attempt()).status);
+    return statuses;
+  });
+  expect(probes).toBeGreaterThan(0);
+  expect(slowestMs, `slowest /health: ${slowestMs.toFixed(0)} ms`).toBeLessThan(200);
+  expect(result.every((s) => s < 500), `statuses ${result}`).toBe(true);
+  if (result.every((s) => s >= 400)) expect(await agentCount()).toBe(before);
+  return result;
+}
+
+describe('heavy GraphQL documents', () => {
+  it('48 000 repeated fields: 400', async () => {
+    expect(await heavy(5, () => ask(`{ ${'__typename '.repeat(48_000)}}`))).toEqual(Array(5).fill(400));
+  });
+
+  it('3 000 nested inline fragments: 400', async () => {
+    expect(await heavy(5, () => ask(`{ ${'... on Query { '.repeat(3000)}__typename${' }'.repeat(3000)} }`))).toEqual(Array(5).fill(400));
+  });
+
+  it('a 20 000-deep list literal: 400', async () => {
+    expect(await heavy(5, () => ask(`{ agents(filter: { tags: ${'['.repeat(20_000)}"x"${']'.repeat(20_000)} }) { totalCount } }`))).toEqual(Array(5).fill(400));
+  });
+
+  it('300 aliases of agents(first: 1000): 400', async () => {
+    expect(await heavy(5, () => ask(aliases(300, 'agents(first: 1000) { nodes { id name metadata } }')))).toEqual(Array(5).fill(400));
+  });
+
+  it('10 aliases of agentEventLog(last: 1000) with metadata: 400', async () => {
+    expect(await heavy(5, () => ask(aliases(10, 'agentEventLog(last: 1000) { data agent { metadata } }')))).toEqual(Array(5).fill(400));
+  });
+
+  it('agents(first: $n) with n = 1000 and every costly field: 400', async () => {
+    const query = 'query($n: Int) { agents(first: $n) { nodes { metadata configuration { value } recentHeartbeats { at health } } } }';
+    expect(await heavy(5, () => ask(query, { n: 1000 }))).toEqual(Array(5).fill(400));
+  });
+
+  it('the largest page allowed, 15 aliases of agentEventLog(last: 200) without metadata: served', async () => {
+    expect(await heavy(3, () => ask(aliases(15, 'agentEventLog(last: 200) { cursor type at }')))).toEqual(Array(3).fill(200));
+  });
+});
+
+describe('heavy bodies', () => {
+  it('a 20 000-deep list in GraphQL variables: 400', async () => {
+    const input = JSON.stringify({ ...SEED_AGENT, name: 'deep' }).replace(/}$/, `,"metadata":{"a":${'['.repeat(20_000)}1${']'.repeat(20_000)}}}`);
+    const body = `{"query":${JSON.stringify(REGISTER_MUTATION)},"variables":{"input":${input}}}`;
+    expect(await heavy(5, () => request(`${server.url}/graphql`, { token: TOKENS.enrollment, body, headers: { 'content-type': 'application/json' } }))).toEqual(Array(5).fill(400));
+  });
+
+  it('a REST registration whose metadata nests 100 000 deep: 400', async () => {
+    const body = `{"name":"deep-rest","type":"t","host":"h","port":1,"metadata":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    expect(await heavy(3, () => request(`${server.url}/api/v1/agents/register`, { token: TOKENS.enrollment, body, headers: { 'content-type': 'application/json' } }))).toEqual(Array(3).fill(400));
+  });
+
+  it('16 KiB of metadata ending in a lone surrogate: 400', async () => {
+    expect(await heavy(10, () => request(`${server.url}/api/v1/agents/register`, { token: TOKENS.enrollment, json: { ...SEED_AGENT, name: 'lone', metadata: { pad: `${'y'.repeat(16_000)}\ud800` } } }))).toEqual(Array(10).fill(400));
+  });
+
+  it('a body declared as 2 MiB, of which 16 bytes arrive: 413 at once', async () => {
+    const body = Buffer.alloc(2 * MiB, ' ');
+    expect(await heavy(10, () => rawRequest(server.url, { path: '/api/v1/agents/register', headers: { authorization: `Bearer ${TOKENS.enrollment}`, 'content-type': 'application/json' }, body, stopAfter: 16 }))).toEqual(Array(10).fill(413));
+  });
+
+  it('bodies of almost 1 MiB, valid JSON padded with whitespace: answered', async () => {
+    const json = JSON.stringify({ ...SEED_AGENT, name: 'padded' });
+    const body = Buffer.from(json + ' '.repeat(MiB - json.length));
+    const statuses = await heavy(5, () => rawRequest(server.url, { path: '/api/v1/agents/register', headers: { authorization: `Bearer ${TOKENS.enrollment}`, 'content-type': 'application/json' }, body }));
+    expect(statuses.every((s) => s === 200 || s === 201)).toBe(true);
+  });
+});
+
+describe('heavy live connections', () => {
+  it('10 000 subscriptions asked on one socket: 100 served, the rest refused', async () => {
+    const s = rawWs(server.url, { authorization: `Bearer ${TOKENS.viewer}` });
+    await waitFor(() => s.acked());
+    await heavy(1, async () => {
+      // Sent in slices, so that this process (which also asks /health) is not the one stalled.
+      for (let i = 0; i < 10_000; i++) {
+        s.socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: 'subscription { agentEvents { cursor } }' } }));
+        if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await waitFor(() => s.messages.filter((m) => m.type === 'error').length >= 9_900, { timeout: 30_000, what: '9 900 refusals' });
+      return { status: 200 };
+    });
+    const refused = s.messages.filter((m) => m.type === 'error');
+    expect(refused.length).toBe(9_900);
+    expect(JSON.stringify(refused[0])).toContain('WS_MAX_SUBSCRIPTIONS_PER_SOCKET');
+    s.socket.close();
+    await s.closed;
+  });
+
+  it('sockets that never send connection_init, past the per-address limit: closed, the rest time out', async () => {
+    await heavy(1, async () => {
+      const sockets = Array.from({ length: 50 }, () => {
+        const socket = new WebSocket(wsUrl(server.url), 'graphql-transport-ws');
+        socket.on('error', () => {});
+        return new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+      });
+      const codes = await Promise.all(sockets);
+      expect(codes.filter((c) => c === 1013).length).toBe(40);
+      expect(codes.filter((c) => c === 4408).length).toBe(10);
+      return { status: 200 };
+    });
+  });
+
+  it('1 MiB frames on accepted sockets: closed with 1009', async () => {
+    await heavy(5, async () => {
+      const s = rawWs(server.url, { authorization: `Bearer ${TOKENS.viewer}` });
+      await waitFor(() => s.acked());
+      s.socket.send('x'.repeat(MiB + 1));
+      expect((await s.closed).code).toBe(1009);
+      return { status: 200 };
+    });
+  });
+
+  it('50 SSE streams opened at once and dropped', async () => {
+    await heavy(1, async () => {
+      const controllers = Array.from({ length: 50 }, () => new AbortController());
+      const statuses = await Promise.all(
+        controllers.map((c) =>
+          fetch(`${server.url}/graphql`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${TOKENS.viewer}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+            body: JSON.stringify({ query: 'subscription { agentEvents { cursor } }' }),
+            signal: c.signal,
+          }).then((r) => r.status),
+        ),
+      );
+      for (const c of controllers) c.abort();
+      expect(statuses).toEqual(Array(50).fill(200));
+      return { status: 200 };
+    });
+  });
+
+  it('2 000 heartbeats, 50 at a time', async () => {
+    await heavy(1, async () => {
+      for (let i = 0; i < 40; i++) {
+        const answers = await Promise.all(Array.from({ length: 50 }, () => heartbeatRest(server.url, agent.id, agent.token)));
+        expect(answers.every((a) => a.status === 200)).toBe(true);
+      }
+      return { status: 200 };
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql, request } from '../helpers/client';
+import { rawRequest } from '../helpers/agents';
+import { heartbeatRest, registerAgent, type Agent } from '../helpers/liveness';
+import { iso, latestMetrics, pushRest, queryMetrics } from '../helpers/metrics';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ env: { METRICS_MAX_SERIES_PER_AGENT: '5', METRICS_MAX_BODY_BYTES: '65536' } });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+let counter = 0;
+const newAgent = () => registerAgent(server.url, server.enrollmentToken, { name: `metrics-push-${++counter}` });
+const stored = async (agent: Agent) => latestMetrics(server.url, server.viewerToken, agent.id);
+
+describe('REST push', () => {
+  it('takes a list of samples with the agent’s own token; `at` defaults to the server’s clock', async () => {
+    const agent = await newAgent();
+    const before = Date.now();
+    const res = await pushRest(server.url, agent.id, agent.token, [
+      { name: 'cpu_percent', value: 12.5 },
+      { name: 'disk_used_bytes', value: 5.1e10, labels: { mount: '/' }, at: iso(before - 60_000) },
+      { name: 'requests_total', value: 7, kind: 'counter', unit: '{request}' },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ accepted: 3 });
+    const latest = await stored(agent);
+    const cpu = latest.find((l) => l.name === 'cpu_percent')!;
+    expect(Date.parse(cpu.at)).toBeGreaterThanOrEqual(before - 1000);
+    expect(latest.find((l) => l.name === 'disk_used_bytes')).toMatchObject({ value: 5.1e10, labels: { mount: '/' }, at: iso(before - 60_000), unit: 'By', kind: 'GAUGE' });
+    expect(latest.find((l) => l.name === 'requests_total')).toMatchObject({ kind: 'COUNTER', unit: '{request}' });
+  });
+
+  it('refuses a missing token (401), an operator token and another agent’s token (403)', async () => {
+    const [agent, other] = await Promise.all([newAgent(), newAgent()]);
+    const metrics = [{ name: 'cpu_percent', value: 1 }];
+    expect((await pushRest(server.url, agent.id, undefined, metrics)).status).toBe(401);
+    expect((await pushRest(server.url, agent.id, server.adminToken, metrics)).status).toBe(403);
+    const foreign = await pushRest(server.url, agent.id, other.token, metrics);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error.message).toMatch(/own agent/);
+    expect(await stored(agent)).toEqual([]);
+  });
+
+  it.each([
+    ['a name outside the pattern', { name: '1cpu', value: 1 }, /must match/],
+    ['a name over 200 characters', { name: 'a'.repeat(201), value: 1 }, /at most 200/],
+    ['more than 30 labels', { name: 'x', value: 1, labels: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`l${i}`, 'v'])) }, /at most 30 labels/],
+    ['a label value over 1 KiB', { name: 'x', value: 1, labels: { big: 'x'.repeat(1025) } }, /at most 1 KiB/],
+    ['a label name outside the pattern', { name: 'x', value: 1, labels: { 'bad-name': 'v' } }, /label name/],
+    ['a value that is not a number', { name: 'x', value: 'NaN' }, /must be a number/],
+    ['a time more than 5 minutes ahead', { name: 'x', value: 1, at: iso(Date.now() + 6 * 60_000) }, /5 minutes ahead/],
+    ['a time older than the raw retention', { name: 'x', value: 1, at: iso(Date.now() - 8 * 86_400_000) }, /older than the raw retention/],
+  ])('refuses %s with 400, naming the entry, and writes none of the request', async (_what, bad, message) => {
+    const agent = await newAgent();
+    const res = await pushRest(server.url, agent.id, agent.token, [{ name: 'good', value: 1 }, bad]);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('BAD_USER_INPUT');
+    expect(Object.values(res.body.error.fields).join(' ')).toMatch(message);
+    expect(Object.keys(res.body.error.fields)[0]).toMatch(/^metrics\.1/);
+    expect(await stored(agent)).toEqual([]);
+  });
+
+  it('refuses points of series past the per-agent limit, naming them, and writes nothing of that request', async () => {
+    const agent = await newAgent();
+    const series = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ name: 'fan_rpm', value: i, labels: { fan: String(from + i) } }));
+    const over = await pushRest(server.url, agent.id, agent.token, series(6));
+    expect(over.status).toBe(400);
+    expect(over.body.error.message).toMatch(/at most 5 series; these 6 would pass it: fan_rpm\{"fan":"0"\}/);
+    expect(await stored(agent)).toEqual([]);
+    expect((await pushRest(server.url, agent.id, agent.token, series(5))).status).toBe(200);
+    // Known series still take samples; a sixth does not.
+    expect((await pushRest(server.url, agent.id, agent.token, series(5))).status).toBe(200);
+    const sixth = await pushRest(server.url, agent.id, agent.token, series(1, 5));
+    expect(sixth.status).toBe(400);
+    expect(sixth.body.error.message).toMatch(/fan_rpm\{"fan":"5"\}/);
+  });
+
+  it('answers 413 to a body over the limit from its Content-Length, without reading the rest', async () => {
+    const agent = await newAgent();
+    const res = await rawRequest(server.url, {
+      path: `/api/v1/agents/${agent.id}/metrics`,
+      headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json', 'content-length': 10_000_000 },
+      body: Buffer.from('{"metrics":['),
+      chunked: true,
+    });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('refuses malformed JSON and a body without a metrics array with 400', async () => {
+    const agent = await newAgent();
+    const broken = await request(`${server.url}/api/v1/agents/${agent.id}/metrics`, { token: agent.token, body: '{"metrics":[', headers: { 'content-type': 'application/json' } });
+    expect(broken.status).toBe(400);
+    const missing = await request(`${server.url}/api/v1/agents/${agent.id}/metrics`, { token: agent.token, json: { metric: [] } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.fields.metrics).toMatch(/array/);
+  });
+});
+
+describe('metrics with a heartbeat, and pushMetrics', () => {
+  it('stores the metrics a REST heartbeat carries, in the same request', async () => {
+    const agent = await newAgent();
+    const res = await heartbeatRest(server.url, agent.id, agent.token, { health: { status: 'healthy' }, metrics: [{ name: 'cpu_percent', value: 42 }] });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('online');
+    expect(await stored(agent)).toEqual([expect.objectContaining({ name: 'cpu_percent', value: 42 })]);
+  });
+
+  it('refuses a heartbeat whose metrics are refused, and records neither', async () => {
+    const agent = await newAgent();
+    const res = await heartbeatRest(server.url, agent.id, agent.token, { metrics: [{ name: 'bad name', value: 1 }] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields['metrics.0']).toMatch(/must match/);
+    const read = await graphql(server.url, server.viewerToken, 'query($id: ID!) { agent(id: $id) { lastHeartbeat } }', { id: agent.id });
+    expect(read.body.data.agent.lastHeartbeat).toBeNull();
+    expect(await stored(agent)).toEqual([]);
+  });
+
+  it('stores metrics from the GraphQL heartbeat mutation and from pushMetrics', async () => {
+    const agent = await newAgent();
+    const beat = await graphql(
+      server.url,
+      agent.token,
+      'mutation($input: HeartbeatInput!) { heartbeat(input: $input) { status } }',
+      { input: { agentId: agent.id, metrics: [{ name: 'memory_used_bytes', value: 1024, labels: { kind: 'rss' } }] } },
+    );
+    expect(beat.body).toEqual({ data: { heartbeat: { status: 'ONLINE' } } });
+    const push = await graphql(server.url, agent.token, 'mutation($input: PushMetricsInput!) { pushMetrics(input: $input) { accepted } }', {
+      input: { agentId: agent.id, metrics: [{ name: 'net_rx_bytes_total', value: 10, kind: 'COUNTER', at: iso(Date.now() - 1000) }] },
+    });
+    expect(push.body).toEqual({ data: { pushMetrics: { accepted: 1 } } });
+    const latest = await stored(agent);
+    expect(latest.map((l) => [l.name, l.kind, l.unit, l.labels])).toEqual([
+      ['memory_used_bytes', 'GAUGE', 'By', { kind: 'rss' }],
+      ['net_rx_bytes_total', 'COUNTER', 'By', {}],
+    ]);
+    const viewer = await graphql(server.url, server.viewerToken, 'mutation($input: PushMetricsInput!) { pushMetrics(input: $input) { accepted } }', {
+      input: { agentId: agent.id, metrics: [{ name: 'x', value: 1 }] },
+    });
+    expect(viewer.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('lets no agent token read metrics', async () => {
+    const agent = await newAgent();
+    const res = await graphql(server.url, agent.token, '{ metricNames { name } }');
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const range = await graphql(server.url, agent.token, 'query($id: ID!) { agent(id: $id) { latestMetrics { name } } }', { id: agent.id });
+    expect(range.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await queryMetrics(server.url, server.adminToken, agent.id)).toMatchObject({ series: [] });
+  });
+});

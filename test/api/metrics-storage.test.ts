@@ -1,0 +1,143 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OffsetClock, registerAgent, waitFor, type Agent } from '../helpers/liveness';
+import { DAY, HOUR, iso, latestMetrics, MINUTE, pushRest, queryMetrics } from '../helpers/metrics';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+const clock = new OffsetClock();
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ clock, env: { METRICS_ROLLUP_INTERVAL_MS: '50', METRICS_MAINTENANCE_INTERVAL_MS: '50' } });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+let counter = 0;
+const newAgent = () => registerAgent(server.url, server.enrollmentToken, { name: `metrics-storage-${++counter}` });
+const push = async (agent: Agent, metrics: unknown[]) => {
+  const res = await pushRest(server.url, agent.id, agent.token, metrics);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+};
+
+async function partitions(): Promise<string[]> {
+  const result = (await server.app.database.db.execute(sql`
+    select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent in ('metric_samples'::regclass, 'metric_rollup_1m'::regclass) order by 1`)) as unknown as { rows: { relname: string }[] };
+  return result.rows.map((r) => r.relname);
+}
+const dayName = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+
+describe('metric storage', () => {
+  it('stores pushed samples and reads them back raw, with the latest value of each series', async () => {
+    const agent = await newAgent();
+    const now = clock.now().getTime();
+    const body = await push(agent, [
+      { name: 'cpu_percent', value: 10, at: iso(now - 20_000) },
+      { name: 'cpu_percent', value: 30, at: iso(now - 10_000) },
+      { name: 'disk_used_bytes', value: 5.1e10, labels: { mount: '/' } },
+    ]);
+    expect(body).toEqual({ accepted: 3 });
+    const range = await queryMetrics(server.url, server.viewerToken, agent.id, { from: iso(now - 5 * MINUTE), to: iso(now + MINUTE) });
+    expect(range.resolution).toBe('RAW');
+    const cpu = range.series.find((s) => s.name === 'cpu_percent')!;
+    expect(cpu).toMatchObject({ kind: 'GAUGE', unit: '%', labels: {} });
+    expect(cpu.points.map((p) => p.value)).toEqual([10, 30]);
+    const disk = range.series.find((s) => s.name === 'disk_used_bytes')!;
+    expect(disk).toMatchObject({ unit: 'By', labels: { mount: '/' } });
+
+    const latest = await latestMetrics(server.url, server.viewerToken, agent.id);
+    expect(latest.find((l) => l.name === 'cpu_percent')).toMatchObject({ value: 30, at: iso(now - 10_000) });
+  });
+
+  it('rolls samples up into minutes and hours, including samples that arrive after their minute was rolled up', async () => {
+    const agent = await newAgent();
+    // Two hours back, so the roll-up job has long passed these minutes: they are late.
+    const base = Math.floor((clock.now().getTime() - 3 * HOUR) / HOUR) * HOUR;
+    const samples = [];
+    for (let m = 0; m < 120; m++) for (const s of [0, 20, 40]) samples.push({ name: 'load', value: m + s / 20, at: iso(base + m * MINUTE + s * 1000) });
+    await push(agent, samples);
+
+    const minutes = await waitFor(
+      async () => {
+        const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['load'], from: iso(base), to: iso(base + 2 * HOUR), step: 60 });
+        return r.series[0]?.points.length === 120 ? r : undefined;
+      },
+      { what: 'minute roll-ups of the late samples' },
+    );
+    expect(minutes.resolution).toBe('MINUTE');
+    expect(minutes.series[0].points[5]).toEqual({ at: iso(base + 5 * MINUTE), value: 6, min: 5, max: 7, count: 3 });
+
+    const hours = await waitFor(
+      async () => {
+        const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['load'], from: iso(base), to: iso(base + 2 * HOUR), step: 3600 });
+        return r.series[0]?.points.length === 2 && r.series[0].points[1].count === 180 ? r : undefined;
+      },
+      { what: 'hour roll-ups' },
+    );
+    expect(hours.resolution).toBe('HOUR');
+    // Minutes 0..59 hold m, m+1, m+2: the hour's average is 30.5, min 0, max 61.
+    expect(hours.series[0].points[0]).toEqual({ at: iso(base), value: 30.5, min: 0, max: 61, count: 180 });
+
+    // A late sample for an hour already rolled up is counted once it is rolled up again.
+    await push(agent, [{ name: 'load', value: 1000, at: iso(base + 30 * MINUTE + 50_000) }]);
+    await waitFor(
+      async () => {
+        const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['load'], from: iso(base), to: iso(base + HOUR), step: 3600 });
+        return r.series[0].points[0].count === 181 && r.series[0].points[0].max === 1000;
+      },
+      { what: 'the hour rolled up again' },
+    );
+  });
+
+  it('keeps a repeated sample of a series and time once, with the value stored first', async () => {
+    const agent = await newAgent();
+    const at = iso(clock.now().getTime() - 5_000);
+    await push(agent, [
+      { name: 'temp', value: 1, at },
+      { name: 'temp', value: 2, at },
+    ]);
+    await push(agent, [{ name: 'temp', value: 3, at }]);
+    const latest = await latestMetrics(server.url, server.viewerToken, agent.id, ['temp']);
+    expect(latest).toEqual([expect.objectContaining({ value: 1, at })]);
+    const range = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['temp'] });
+    expect(range.series[0].points).toHaveLength(1);
+    expect(range.series[0].points[0]).toMatchObject({ value: 1, count: 1 });
+  });
+
+  it('creates daily partitions ahead of time and drops each resolution at the end of its retention', async () => {
+    const agent = await newAgent();
+    const start = clock.now().getTime();
+    const names = await partitions();
+    for (const offset of [0, 1, 2]) {
+      expect(names).toContain(`metric_samples_p${dayName(start + offset * DAY)}`);
+      expect(names).toContain(`metric_rollup_1m_p${dayName(start + offset * DAY)}`);
+    }
+    const at = start - 2 * HOUR;
+    await push(agent, [{ name: 'kept', value: 42, at: iso(at) }]);
+    const step = (s: number) => queryMetrics(server.url, server.viewerToken, agent.id, { names: ['kept'], from: iso(at - HOUR), to: iso(at + HOUR), step: s });
+    await waitFor(async () => (await step(3600)).series[0]?.points.length === 1, { what: 'the hour roll-up' });
+
+    // Past raw retention (7 days): the raw partition is gone, the minutes remain.
+    clock.advance(8 * DAY);
+    await waitFor(async () => !(await partitions()).includes(`metric_samples_p${dayName(at)}`), { what: 'the raw partition to be dropped' });
+    expect(await partitions()).toContain(`metric_rollup_1m_p${dayName(at)}`);
+    expect(await partitions()).toContain(`metric_samples_p${dayName(clock.now().getTime() + 2 * DAY)}`);
+    expect(await latestMetrics(server.url, server.viewerToken, agent.id, ['kept'])).toEqual([]);
+    const minutes = await step(60);
+    expect(minutes.resolution).toBe('MINUTE');
+    expect(minutes.series[0].points).toEqual([expect.objectContaining({ value: 42 })]);
+
+    // Past the minutes' 30 days: only hours are left, and a range that old is read from them.
+    clock.advance(23 * DAY);
+    await waitFor(async () => !(await partitions()).includes(`metric_rollup_1m_p${dayName(at)}`), { what: 'the minute partition to be dropped' });
+    const hours = await step(60);
+    expect(hours.resolution).toBe('HOUR');
+    expect(hours.series[0].points).toEqual([expect.objectContaining({ value: 42, count: 1 })]);
+
+    // Past 400 days: nothing.
+    clock.advance(370 * DAY);
+    await waitFor(async () => (await step(3600)).series[0].points.length === 0, { what: 'the hour roll-up to be deleted' });
+  });
+});
