@@ -1,9 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, routeTo } from '../helpers/alerts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { registerAgent, waitFor } from '../helpers/liveness';
-import { spawnReplica, type Replica } from '../helpers/replica';
+import { useReplicaCluster } from '../helpers/replica';
 import { TOKENS } from '../helpers/server';
 import { startReceiver } from '../helpers/webhooks';
 
@@ -15,22 +13,14 @@ import { startReceiver } from '../helpers/webhooks';
 const ENV = { SWEEP_INTERVAL_MS: '50', CONSUMER_LEASE_MS: '1000', ALERT_TICK_MS: '100', WEBHOOK_POLL_MS: '50', LOG_LEVEL: 'error' };
 
 describe('alerts across two replicas', () => {
-  let database: TestDatabase;
+  const cluster = useReplicaCluster(ENV);
+  const { replicas } = cluster;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let outsider: pg.Client;
-  const replicas: Replica[] = [];
   beforeAll(async () => {
-    database = await createTestDatabase();
     receiver = await startReceiver();
-    outsider = new pg.Client({ connectionString: database.url });
-    await outsider.connect();
-    replicas.push(await spawnReplica({ DATABASE_URL: database.url!, ...ENV }), await spawnReplica({ DATABASE_URL: database.url!, ...ENV }));
   });
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await outsider?.end();
     await receiver?.close();
-    await database?.drop();
   });
 
   it('creates each alert once and notifies each once, whichever replica saw the transition', async () => {
@@ -47,10 +37,10 @@ describe('alerts across two replicas', () => {
     expect(seen).toHaveLength(n);
     expect(new Set(seen)).toEqual(ids);
     expect(receiver.received.filter((r) => r.path === '/pair').every((r) => r.verified)).toBe(true);
-    const { rows } = await outsider.query(`select agent_id, count(*)::int as n from alerts where rule_name = 'Agent offline' group by agent_id`);
+    const { rows } = await cluster.outsider.query(`select agent_id, count(*)::int as n from alerts where rule_name = 'Agent offline' group by agent_id`);
     expect(rows).toHaveLength(n);
     expect(rows.every((r) => r.n === 1)).toBe(true);
-    const fired = await outsider.query(`select count(*)::int as n from events where subject_kind = 'alert' and type = 'firing'`);
+    const fired = await cluster.outsider.query(`select count(*)::int as n from events where subject_kind = 'alert' and type = 'firing'`);
     expect(fired.rows[0].n).toBe(n);
     const counts = await gql(b.url, TOKENS.viewer, '{ alertCounts { firing { critical } } }');
     expect(counts.alertCounts.firing.critical).toBe(n);
@@ -60,12 +50,12 @@ describe('alerts across two replicas', () => {
     const { secret } = await routeTo(replicas[0].url, TOKENS.admin, receiver.urlFor('killed'), { name: 'killed', matchers: [{ name: 'environment', value: 'killed' }], groupWaitSeconds: 4 });
     receiver.setSecret(secret);
     const agent = await registerAgent(replicas[1].url, TOKENS.enrollment, { name: 'killed-1', environment: 'killed', heartbeat_interval_seconds: 1 });
-    await waitFor(async () => (await outsider.query(`select 1 from notifications where alert_id in (select id from alerts where agent_id = $1) and delivery_id is null`, [agent.id])).rowCount === 1, {
+    await waitFor(async () => (await cluster.outsider.query(`select 1 from notifications where alert_id in (select id from alerts where agent_id = $1) and delivery_id is null`, [agent.id])).rowCount === 1, {
       what: 'the notification to be enqueued',
     });
     await Promise.all(replicas.splice(0).map((r) => r.kill()));
     expect(receiver.received.filter((r) => r.path === '/killed')).toHaveLength(0);
-    replicas.push(await spawnReplica({ DATABASE_URL: database.url!, ...ENV }));
+    replicas.push(await cluster.start());
     await receiver.until((list) => list.some((r) => r.path === '/killed'));
     const message = receiver.received.find((r) => r.path === '/killed')!;
     expect(message.json.alerts[0].agent.id).toBe(agent.id);

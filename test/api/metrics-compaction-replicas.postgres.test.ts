@@ -1,9 +1,7 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { describe, expect, it } from 'vitest';
 import { registerAgent, waitFor, type Agent } from '../helpers/liveness';
 import { HOUR, iso, pushRest, queryMetrics } from '../helpers/metrics';
-import { spawnReplica, type Replica } from '../helpers/replica';
+import { useReplicaCluster, type Replica } from '../helpers/replica';
 import { TOKENS } from '../helpers/server';
 
 /**
@@ -16,23 +14,10 @@ const SERIES = 20;
 const STEPS = 360;
 
 describe('compaction across two replicas', () => {
-  let database: TestDatabase;
-  let outsider: pg.Client;
-  const replicas: Replica[] = [];
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    outsider = new pg.Client({ connectionString: database.url });
-    await outsider.connect();
-    replicas.push(await spawnReplica({ DATABASE_URL: database.url!, ...ENV }), await spawnReplica({ DATABASE_URL: database.url!, ...ENV }));
-  });
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await outsider?.end();
-    await database?.drop();
-  });
+  const cluster = useReplicaCluster(ENV);
 
   it('loses and doubles no sample, and keeps the first value of a repeat', async () => {
-    const [a, b] = replicas;
+    const [a, b] = cluster.replicas;
     const agent: Agent = await registerAgent(a.url, TOKENS.enrollment, { name: 'compaction-pair' });
     const hour = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
     const value = (s: number, k: number) => s * 1000 + k;
@@ -54,7 +39,7 @@ describe('compaction across two replicas', () => {
     };
     // Four requests at a time, through both replicas, while both compact.
     for (let i = 0; i < batches.length; i += 4) await Promise.all(batches.slice(i, i + 4).map((batch, j) => send((i + j) % 2 ? a : b, batch)));
-    await waitFor(async () => (await outsider.query(`select count(*)::int as n from metric_sample_blocks`)).rows[0].n > 0, { timeout: 20_000, what: 'the first blocks' });
+    await waitFor(async () => (await cluster.outsider.query(`select count(*)::int as n from metric_sample_blocks`)).rows[0].n > 0, { timeout: 20_000, what: 'the first blocks' });
 
     // Repeats (ignored) and new samples between the others (kept), for the hour being compacted.
     for (let round = 0; round < 6; round++) {
@@ -73,14 +58,14 @@ describe('compaction across two replicas', () => {
 
     const counts = async () =>
       (
-        await outsider.query(`select (select count(*)::int from metric_samples where at >= $1 and at < $2) as raw,
+        await cluster.outsider.query(`select (select count(*)::int from metric_samples where at >= $1 and at < $2) as raw,
                                      (select coalesce(sum(cardinality(ats)), 0)::int from metric_sample_blocks where hour = $1) as compacted,
                                      (select count(*)::int from metric_sample_blocks where hour = $1) as blocks`, [new Date(hour), new Date(hour + HOUR)])
       ).rows[0] as { raw: number; compacted: number; blocks: number };
     await waitFor(async () => (await counts()).raw === 0, { timeout: 30_000, what: 'every raw row of the hour compacted' });
     expect(await counts()).toEqual({ raw: 0, compacted: expected.size, blocks: SERIES });
 
-    const { rows } = await outsider.query(`
+    const { rows } = await cluster.outsider.query(`
       select s.name, b.hour + u.off * interval '1 millisecond' as at, u.val
       from metric_sample_blocks b join metric_series s on s.id = b.series_id cross join lateral unnest(b.ats, b.vals) as u(off, val)`);
     const stored = new Map(rows.map((r: { name: string; at: Date; val: number }) => [`${r.name} ${r.at.getTime()}`, r.val]));

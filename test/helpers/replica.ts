@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './database';
 import { TOKENS } from './server';
 
 /** A real server process (`node --import tsx api/main.ts`), as a deployment runs it. */
@@ -64,4 +67,36 @@ export function spawnReplica(env: Record<string, string>): Promise<Replica> {
     });
     child.once('exit', (code) => reject(new Error(`replica exited with ${code} before listening:\n${output}`)));
   });
+}
+
+/** A fresh PostgreSQL database shared by replica processes, and a plain client on it. */
+export interface ReplicaCluster {
+  database: TestDatabase;
+  /** A connection of its own, to read what the replicas wrote. */
+  outsider: pg.Client;
+  /** The running replicas, two at first; a test may stop some and start others. */
+  replicas: Replica[];
+  /** Starts one more replica on the database with the cluster's environment. */
+  start(): Promise<Replica>;
+}
+
+/**
+ * Registers the hooks of a describe block that runs two replicas with `env` on a fresh
+ * database; everything is stopped and dropped after the block.
+ */
+export function useReplicaCluster(env: Record<string, string>): ReplicaCluster {
+  const cluster = { replicas: [] as Replica[] } as ReplicaCluster;
+  cluster.start = () => spawnReplica({ DATABASE_URL: cluster.database.url!, ...env });
+  beforeAll(async () => {
+    cluster.database = await createTestDatabase();
+    cluster.outsider = new pg.Client({ connectionString: cluster.database.url });
+    await cluster.outsider.connect();
+    cluster.replicas.push(...(await Promise.all([cluster.start(), cluster.start()])));
+  });
+  afterAll(async () => {
+    await Promise.all(cluster.replicas.map((r) => r.stop()));
+    await cluster.outsider?.end();
+    await cluster.database?.drop();
+  });
+  return cluster;
 }
