@@ -1,5 +1,5 @@
 import type { Client } from '@urql/core';
-import { FleetGroupsQuery } from './documents';
+import { FleetGroupsQuery } from './fleet-documents';
 import { describeError } from './errors';
 import { groupByInput, type FleetGroup, type GroupBy } from './fleet-groups';
 import { toAgentFilter, type FleetQuery } from './fleet-query';

@@ -1,6 +1,7 @@
 import type { Client } from '@urql/core';
 import { describeError } from './errors';
-import { FleetAlertChangedSubscription, FleetPageQuery, FleetSummaryQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
+import { FleetAlertChangedSubscription, FleetPageQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
+import { FleetSummaryQuery } from './fleet-documents';
 import { Resubscriber } from './resubscribe';
 import { alertsFromChange, alertsFromPage, beatsFromPage, beatsFromPush, type AlertMap, type BeatMap, type PageNode } from './row-extras';
 import { FleetLive, type Replay } from './fleet-live';
