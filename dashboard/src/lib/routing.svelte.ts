@@ -24,9 +24,9 @@ export class Routing {
     } else if (r.error) this.message = describeError(r.error).message;
   }
 
-  /** Says what a change did, then reads both lists again. */
+  /** Reads both lists again, then says what the change did: the status never runs ahead of the lists. */
   async changed(text: string) {
-    this.message = text;
     await this.load();
+    this.message = text;
   }
 }
