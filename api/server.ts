@@ -12,7 +12,7 @@ import { AppError, databaseUnavailable } from './errors';
 import { createGraphQLDoor } from './http/graphql';
 import { sendError, sendJson } from './http/http';
 import { Readiness } from './http/health';
-import { observeRequest, type RequestInfo, type RequestObserver } from './http/observe';
+import { observeRequest, showRequestId, type RequestInfo, type RequestObserver } from './http/observe';
 import { match, routeLabel, type Route } from './http/router';
 import { handleOtlp, metricRoutes, OTLP_METRICS_PATH } from './metrics/metrics.routes';
 import { serveDashboard } from './http/static';
@@ -73,10 +73,12 @@ export function createHttpServer(app: App): HttpServer {
       const { route, params } = match(routes, req.method ?? 'GET', pathname);
       info.route = routeLabel(route);
       info.quiet = route.quiet === true;
+      if (!info.quiet) showRequestId(res, info);
       // A heartbeat's write checks its own agent's token; one for another agent is checked here, so revoked is 401 and valid 403.
       const principal = await authenticate(req.headers.authorization, (p) => !route.tokenCheckedByWrite || p.agentId !== params[0]);
       return route.handle({ req, res, search, params, principal, services: app.services });
     }
+    showRequestId(res, info);
     if (pathname === '/graphql') {
       info.route = '/graphql';
       return graphql.handle(req, res, search);
@@ -133,8 +135,9 @@ export function createHttpServer(app: App): HttpServer {
   }
 
   /** The answer to whatever `handle` threw; never throws itself. */
-  function answerError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  function answerError(req: IncomingMessage, res: ServerResponse, info: RequestInfo, err: unknown): void {
     try {
+      showRequestId(res, info);
       if (res.headersSent) {
         log.error('error after response started', err);
         res.destroy();
@@ -159,10 +162,11 @@ export function createHttpServer(app: App): HttpServer {
     active.add(res);
     // While draining, no connection is kept for another request.
     if (readiness.draining) res.shouldKeepAlive = false;
+    const info = observeRequest(req, res, log, observe);
     try {
-      handle(req, res, observeRequest(req, res, log, observe)).catch((err) => answerError(req, res, err));
+      handle(req, res, info).catch((err) => answerError(req, res, info, err));
     } catch (err) {
-      answerError(req, res, err);
+      answerError(req, res, info, err);
     }
   };
   const server = http.createServer(onRequest);

@@ -53,6 +53,8 @@ export class LivenessService {
   private readonly maxQueued: number;
   /** Told of each batch written: heartbeats in it, seconds the write took, whether it failed (for /metrics). */
   onBatch?: (size: number, seconds: number, failed: boolean) => void;
+  /** Told of each heartbeat answered, through either door: null when accepted, else the refusal's error code (for /metrics). */
+  onAnswer?: (refusedWith: string | null) => void;
 
   constructor(private readonly deps: LivenessDeps) {
     const { config } = deps;
@@ -68,23 +70,29 @@ export class LivenessService {
   }
 
   async heartbeat(principal: Principal | undefined, agentId: string, raw: Record<string, unknown>): Promise<HeartbeatAnswer> {
-    authorizeAgent(principal, agentId);
-    const { health, message, sequence } = parseHeartbeat(raw);
-    const wait = this.limiter.take() ?? (this.batcher.queued >= this.maxQueued ? 1 : undefined);
-    if (wait !== undefined) throw new AppError('RATE_LIMITED', `too many heartbeats; retry in ${wait} s`, undefined, wait);
-    const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, health, message, sequence });
-    // No row matched the agent id and the token's hash: the token is revoked or forged, or the agent is gone.
-    if (!row) throw invalidAgentToken();
-    const now = this.deps.clock.now();
-    return {
-      serverTime: now,
-      status: row.status,
-      nextHeartbeatBy: new Date(now.getTime() + row.heartbeatIntervalSeconds * 1000),
-      offlineAt: row.offlineAt,
-      heartbeatIntervalSeconds: row.heartbeatIntervalSeconds,
-      configurationRevision: row.configurationRevision,
-      staleSequence: row.stale,
-    };
+    try {
+      authorizeAgent(principal, agentId);
+      const { health, message, sequence } = parseHeartbeat(raw);
+      const wait = this.limiter.take() ?? (this.batcher.queued >= this.maxQueued ? 1 : undefined);
+      if (wait !== undefined) throw new AppError('RATE_LIMITED', `too many heartbeats; retry in ${wait} s`, undefined, wait);
+      const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, health, message, sequence });
+      // No row matched the agent id and the token's hash: the token is revoked or forged, or the agent is gone.
+      if (!row) throw invalidAgentToken();
+      const now = this.deps.clock.now();
+      this.onAnswer?.(null);
+      return {
+        serverTime: now,
+        status: row.status,
+        nextHeartbeatBy: new Date(now.getTime() + row.heartbeatIntervalSeconds * 1000),
+        offlineAt: row.offlineAt,
+        heartbeatIntervalSeconds: row.heartbeatIntervalSeconds,
+        configurationRevision: row.configurationRevision,
+        staleSequence: row.stale,
+      };
+    } catch (err) {
+      this.onAnswer?.(err instanceof AppError ? err.code : 'INTERNAL');
+      throw err;
+    }
   }
 
   private async timedFlush(batch: HeartbeatWrite[]): Promise<FlushResult> {

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { App } from '../app';
 import type { ConsumerLag } from '../events/consumers';
-import { AppError } from '../errors';
+import { RequestMetrics } from './request-metrics';
 
 /**
  * The server's own metrics, in Prometheus text format at /metrics (prom-client). Labels
@@ -28,8 +28,7 @@ export function createTelemetry(app: App, live: LiveConnections): Telemetry {
   // Process memory, CPU, handles, GC, and event-loop lag (nodejs_eventloop_lag_*).
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
-  const requests = new Counter({ name: 'agent_monitor_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  const durations = new Histogram({ name: 'agent_monitor_http_request_duration_seconds', help: 'Time from reading a request to the end of its answer.', labelNames: ['route', 'method'], buckets: DURATION_BUCKETS, registers: [registry] });
+  const requests = new RequestMetrics(registry, DURATION_BUCKETS);
   // Every 503 but /ready's is the database out of reach (api/errors.ts: SERVICE_UNAVAILABLE).
   const unavailable = new Counter({ name: 'agent_monitor_database_unavailable_total', help: 'Requests answered 503 because the database was out of reach.', registers: [registry] });
   instrumentLiveness(app, registry);
@@ -41,16 +40,10 @@ export function createTelemetry(app: App, live: LiveConnections): Telemetry {
   new Gauge({ name: 'agent_monitor_websocket_subscriptions', help: 'Active subscriptions over graphql-ws.', registers: [registry], collect() { this.set(live.subscriptions()); } });
   new Gauge({ name: 'agent_monitor_sse_streams', help: 'Open subscription streams over Server-Sent Events.', registers: [registry], collect() { this.set(live.sseStreams()); } });
 
-  // Labelled children kept per combination: looking labels up on every heartbeat costs more than the counting.
-  const counted = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   return {
     registry,
     request(route, method, status, seconds) {
-      const key = `${method} ${route} ${status}`;
-      let child = counted.get(key);
-      if (!child) counted.set(key, (child = { count: requests.labels(route, method, String(status)), time: durations.labels(route, method) }));
-      child.count.inc();
-      child.time.observe(seconds);
+      requests.record(route, method, status, seconds);
       if (status === 503 && route !== '/ready') unavailable.inc();
     },
   };
@@ -58,22 +51,25 @@ export function createTelemetry(app: App, live: LiveConnections): Telemetry {
 
 /** Heartbeats accepted and refused (by error code, over REST and GraphQL alike), batch sizes and write latency. */
 function instrumentLiveness(app: App, registry: Registry): void {
-  const accepted = new Counter({ name: 'agent_monitor_heartbeats_accepted_total', help: 'Heartbeats written and acknowledged.', registers: [registry] });
+  // Counted as a plain number and handed to prom-client when scraped: this runs on every heartbeat.
+  let acceptedSoFar = 0;
+  let acceptedReported = 0;
+  new Counter({
+    name: 'agent_monitor_heartbeats_accepted_total',
+    help: 'Heartbeats written and acknowledged.',
+    registers: [registry],
+    collect() {
+      this.inc(acceptedSoFar - acceptedReported);
+      acceptedReported = acceptedSoFar;
+    },
+  });
   const refused = new Counter({ name: 'agent_monitor_heartbeats_refused_total', help: 'Heartbeats refused, by error code.', labelNames: ['code'], registers: [registry] });
   const sizes = new Histogram({ name: 'agent_monitor_heartbeat_batch_size', help: 'Heartbeats per batched write.', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], registers: [registry] });
   const latency = new Histogram({ name: 'agent_monitor_heartbeat_flush_seconds', help: 'Time one batched heartbeat write took.', labelNames: ['outcome'], buckets: DURATION_BUCKETS, registers: [registry] });
   const liveness = app.services.liveness;
-  // Wrapped here rather than counted inside the service: the one entry point both doors use.
-  const heartbeat = liveness.heartbeat.bind(liveness);
-  liveness.heartbeat = async (...args) => {
-    try {
-      const answer = await heartbeat(...args);
-      accepted.inc();
-      return answer;
-    } catch (err) {
-      refused.inc({ code: err instanceof AppError ? err.code : 'INTERNAL' });
-      throw err;
-    }
+  liveness.onAnswer = (code) => {
+    if (code === null) acceptedSoFar++;
+    else refused.inc({ code });
   };
   liveness.onBatch = (size, seconds, failed) => {
     sizes.observe(size);

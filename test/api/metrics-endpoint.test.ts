@@ -58,6 +58,11 @@ describe('/metrics', () => {
     const text = await scrape();
     expect(sample(text, 'agent_monitor_http_requests_total', { route: 'GET /api/v1/agents/:id', method: 'GET', status: '404' })).toBe(3);
     expect(sample(text, 'agent_monitor_http_request_duration_seconds_count', { route: 'GET /api/v1/agents/:id', method: 'GET' })).toBe(3);
+    // Cumulative buckets: none below zero seconds, all three by +Inf.
+    const route = { route: 'GET /api/v1/agents/:id', method: 'GET' };
+    expect(sample(text, 'agent_monitor_http_request_duration_seconds_bucket', { ...route, le: '+Inf' })).toBe(3);
+    expect(sample(text, 'agent_monitor_http_request_duration_seconds_bucket', { ...route, le: '15' })).toBe(3);
+    expect(sample(text, 'agent_monitor_http_request_duration_seconds_sum', route)).toBeGreaterThan(0);
     expect(text).not.toContain(id);
   });
 
@@ -71,6 +76,10 @@ describe('/metrics', () => {
     expect(sample(text, 'agent_monitor_heartbeats_refused_total', { code: 'BAD_USER_INPUT' })).toBe(1);
     expect(sample(text, 'agent_monitor_heartbeat_batch_size_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'agent_monitor_heartbeat_flush_seconds_count', { outcome: 'written' })).toBeGreaterThanOrEqual(1);
+    // The count carries on from scrape to scrape: one more heartbeat, one more.
+    const before = sample(text, 'agent_monitor_heartbeats_accepted_total')!;
+    expect((await heartbeatRest(server.url, agent.id, agent.token)).status).toBe(200);
+    expect(sample(await scrape(), 'agent_monitor_heartbeats_accepted_total')).toBe(before + 1);
   });
 
   it('reports open sockets and subscriptions, sweeper runs, the process’s memory and event-loop lag', async () => {
