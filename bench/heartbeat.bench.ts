@@ -165,6 +165,7 @@ async function main() {
         await server.stop();
         if (f.profile) keepMainThreadProfile(profileDir, phase.key);
       }
+      if (phase.mode === 'register') await forgetRegistered(db.url);
     }
   }
   // Each phase by its median round (the lower middle one of an even count).
@@ -270,6 +271,23 @@ async function commitCount(databaseUrl: string): Promise<number> {
   try {
     const { rows } = await c.query('select xact_commit::float8 as n from pg_stat_database where datname = current_database()');
     return rows[0].n;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Deletes the agents a registration phase created, and their events: left in place, the
+ * next phases' servers would spend their time on them (consumers reading thousands of
+ * events, then every one of those agents going offline and firing an alert), and the
+ * later rounds would measure that instead of their own work.
+ */
+async function forgetRegistered(databaseUrl: string): Promise<void> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    await c.query(`delete from events where subject_kind = 'agent' and subject_id in (select id::text from agents where name like 'bench-registered-%')`);
+    await c.query(`delete from agents where name like 'bench-registered-%'`);
   } finally {
     await c.end();
   }
