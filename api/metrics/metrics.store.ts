@@ -132,8 +132,7 @@ export class MetricStore {
     if (buckets.length === 0) return;
     await db.execute(sql`
       insert into metric_rollup_marks (level, bucket)
-      select ${level}, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(buckets)}::float8[]) as b
-      on conflict do nothing`);
+      select ${level}, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(buckets)}::float8[]) as b`);
   }
 
   async watermarks(): Promise<Watermarks> {

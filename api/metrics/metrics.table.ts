@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, timestamp, unique, uuid, varchar } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgEnum, pgTable, smallint, timestamp, unique, uuid, varchar } from 'drizzle-orm/pg-core';
 import { agents } from '../agents/agents.table';
 
 /**
@@ -39,7 +39,10 @@ export const metricSeries = pgTable(
 
 /**
  * Roll-up buckets to compute again because samples arrived for them late (after the
- * roll-up job had passed them). level 1 is a minute, level 2 an hour.
+ * roll-up job had passed them). level 1 is a minute, level 2 an hour. Append-only, with
+ * repeats: a unique key made every late write wait for a recompute that had claimed the
+ * same bucket (its row lock), which held each push of old samples for as long as a
+ * recompute took.
  */
 export const metricRollupMarks = pgTable(
   'metric_rollup_marks',
@@ -47,7 +50,7 @@ export const metricRollupMarks = pgTable(
     level: smallint('level').notNull(),
     bucket: at('bucket').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.level, t.bucket] })],
+  (t) => [index('metric_rollup_marks_level_bucket_idx').on(t.level, t.bucket)],
 );
 
 /** One row: how far the minute and hour roll-ups are complete (exclusive bounds). */

@@ -87,20 +87,23 @@ export class RollupStore {
   /**
    * Rolls up again the buckets marked by late samples: minutes first, each of which marks
    * its hour. Marks are claimed with SKIP LOCKED and removed in the transaction that
-   * recomputes them, so a replica that dies mid-way leaves them for the next.
+   * recomputes them, so a replica that dies mid-way leaves them for the next. A bucket may
+   * be marked several times (marks have no unique key); its repeats claimed together are
+   * computed once, and one marked while it is being computed stays for the next round.
    */
-  async recomputeMarked(limit = 200): Promise<number> {
+  async recomputeMarked(limit = 2000): Promise<number> {
     let done = 0;
     for (const level of [1, 2] as const) {
       done += await this.db.transaction(async (tx) => {
-        const claimed = rowsOf<{ bucket: unknown }>(
+        const rows = rowsOf<{ bucket: unknown }>(
           await tx.execute(sql`
             with claimed as (
-              select level, bucket from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
+              select ctid from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
             )
-            delete from metric_rollup_marks m using claimed c where m.level = c.level and m.bucket = c.bucket
+            delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
             returning m.bucket`),
-        ).map((r) => date(r.bucket)!.getTime());
+        );
+        const claimed = [...new Set(rows.map((r) => date(r.bucket)!.getTime()))];
         if (level === 2) for (const start of claimed) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR)));
         // Minutes by hour: a compacted hour's blocks are read once for all its marked minutes.
         const byHour = new Map<number, number[]>();
@@ -109,7 +112,7 @@ export class RollupStore {
         if (level === 1 && claimed.length > 0) {
           const hours = [...new Set(claimed.map((m) => floorTo(m, HOUR)))];
           await tx.execute(sql`insert into metric_rollup_marks (level, bucket)
-                               select 2, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(hours)}::float8[]) as b on conflict do nothing`);
+                               select 2, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(hours)}::float8[]) as b`);
         }
         return claimed.length;
       });

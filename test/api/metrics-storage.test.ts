@@ -89,6 +89,24 @@ describe('metric storage', () => {
       },
       { what: 'the hour rolled up again' },
     );
+
+    // Many late pushes for one minute at once mark it many times: each sample counted once.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => push(agent, [{ name: 'load', value: 2000 + i, at: iso(base + 40 * MINUTE + 1_000 + i) }])));
+    await waitFor(
+      async () => {
+        const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['load'], from: iso(base + 40 * MINUTE), to: iso(base + 41 * MINUTE), step: 60 });
+        return r.series[0].points[0].count === 11 && r.series[0].points[0].max === 2007;
+      },
+      { what: 'the minute rolled up again with all eight' },
+    );
+    const hour = await waitFor(
+      async () => {
+        const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['load'], from: iso(base), to: iso(base + HOUR), step: 3600 });
+        return r.series[0].points[0].count === 189 ? r : undefined;
+      },
+      { what: 'the hour rolled up again with all eight' },
+    );
+    expect(hour.series[0].points[0].max).toBe(2007);
   });
 
   it('keeps a repeated sample of a series and time once, with the value stored first', async () => {
