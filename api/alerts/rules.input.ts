@@ -2,23 +2,11 @@ import { parseFilter } from '../agents/agents.input';
 import { AGENT_STATUSES, type AgentStatus } from '../agents/agents.types';
 import { AppError } from '../errors';
 import { isUuid, Validator } from '../validation';
-import { AGGREGATES, COMPARATORS, RULE_KINDS, SEVERITIES, type Aggregate, type Comparator, type RuleCondition, type RuleKind, type RuleScope, type Severity } from './alerts.types';
+import { AGGREGATES, COMPARATORS, RULE_KINDS, SEVERITIES, type Aggregate, type Comparator, type Rule, type RuleCondition, type RuleKind, type RuleScope, type Severity } from './alerts.types';
 import { templateProblem } from './template';
 
-export interface RuleInput {
-  name: string;
-  kind: RuleKind;
-  scope: RuleScope;
-  condition: RuleCondition;
-  forSeconds: number;
-  consecutive: number | null;
-  keepFiringForSeconds: number;
-  severity: Severity;
-  labels: Record<string, string>;
-  summary: string;
-  description: string;
-  enabled: boolean;
-}
+/** A rule as an admin writes it: everything but what the server keeps itself. */
+export type RuleInput = Omit<Rule, 'id' | 'builtin' | 'createdAt' | 'updatedAt'>;
 
 const DAY = 86_400;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:.]*$/;
