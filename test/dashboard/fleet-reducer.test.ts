@@ -100,6 +100,16 @@ describe('status-event reducer: the status cards', () => {
     });
   });
 
+  it('a change out of a status whose card is at 0 was counted by the answer already: no card moves', () => {
+    // The answer of a re-ask in the middle of a mass offline counts everyone offline; the
+    // events still on their way must not push the offline card past the fleet.
+    const settled: StatusCounts = { online: 0, degraded: 0, offline: 8, total: 8 };
+    const a = agent({ status: 'ONLINE' });
+    expect(reduceCounts(settled, [statusChange(a, 'OFFLINE')], DEFAULT_QUERY, none)).toEqual(settled);
+    const b = agent({ status: 'OFFLINE' });
+    expect(reduceCounts(settled, [statusChange(b, 'ONLINE')], DEFAULT_QUERY, none)).toEqual({ online: 1, degraded: 0, offline: 7, total: 8 });
+  });
+
   it('registering and deregistering change the total', () => {
     const a = agent({ status: 'DEGRADED' });
     const added = reduceCounts(counts, [event('REGISTERED', a)], DEFAULT_QUERY, none);

@@ -103,7 +103,10 @@ export function reduceFleet<A extends FleetAgent>(
 /**
  * Moves the status cards by the events' deltas so they react at once; the fleet page
  * re-asks the server shortly after a burst, which settles anything a delta cannot know
- * (an agent whose previous tags or name are not loaded).
+ * (an agent whose previous tags or name are not loaded). A re-ask answered while a burst
+ * is still in flight already counts the events that reach the page after it: a change
+ * out of a status whose card is at 0 is one of those, and moves neither card (else a
+ * fleet going offline at once would show more offline agents than it has).
  */
 export function reduceCounts<A extends FleetAgent>(
   counts: StatusCounts,
@@ -126,7 +129,7 @@ export function reduceCounts<A extends FleetAgent>(
       const last = after ?? before;
       if (last && inView(last)) add(last.status, -1);
     } else if (e.type === 'STATUS_CHANGED' && after && e.previousStatus && e.status) {
-      if (inView(after)) {
+      if (inView(after) && c[KEY[e.previousStatus]] > 0) {
         add(e.previousStatus, -1);
         add(e.status, 1);
       }
