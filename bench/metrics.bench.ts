@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import { sql } from 'drizzle-orm';
 import { openDatabase } from '../api/db';
 import { OtlpRequest, WriteRequest } from '../api/metrics/proto';
-import { rollupHours, rollupMinutes } from '../api/metrics/rollup.store';
+import { RollupStore, rollupMinutes } from '../api/metrics/rollup.store';
 import { compactAll, partitionedSize } from './lib/compaction';
 import snappy from 'snappyjs';
 import { BENCH_TOKENS, createScratchDatabase, seedAgents, type BenchAgent } from './lib/fixtures';
@@ -240,7 +240,11 @@ async function main() {
         insert into metric_samples (series_id, at, value)
         select s.id, t, (s.id * 7 + extract(epoch from t)::int / 60) % 100 from s, generate_series(${to}::timestamptz - interval '6 hours', ${to}::timestamptz, interval '1 minute') t`);
       await db.db.execute(rollupMinutes(from, to));
-      await db.db.execute(rollupHours(from, new Date(Math.floor(to.getTime() / 3_600_000) * 3_600_000)));
+      // The hours as a late sample's would be: marked, then recomputed by the server's own
+      // code (the open hour's row under the roll-up state's lock).
+      await db.db.execute(sql`insert into metric_rollup_marks (level, bucket) select 2, h from generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`);
+      const rollups = new RollupStore(db.db);
+      while ((await rollups.recomputeMarked()) > 0);
       await db.db.execute(sql`analyze`);
       log(`  query data: 24 h at 1 s for one series, 6 h at 1 min for ${SUMMARY_AGENTS} agents, rolled up in ${fixed((performance.now() - seeded) / 1000, 1)} s`);
       const gql = async (q: string, variables: Record<string, unknown>) => {

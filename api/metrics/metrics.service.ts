@@ -138,7 +138,7 @@ export class MetricService {
     const mode = args.counters ?? 'rate';
     // One step before `from`, so a counter's first point has a predecessor.
     const readFrom = new Date(p.from.getTime() - p.stepSeconds * 1000);
-    const rows = await this.store.buckets(series.map((s) => s.id), p.level, readFrom, p.to, p.stepSeconds, await this.store.watermarks());
+    const rows = await this.store.buckets(series.map((s) => s.id), p.level, readFrom, p.to, p.stepSeconds);
     const rowsBySeries = new Map<number, typeof rows>();
     for (const r of rows) {
       const list = rowsBySeries.get(r.seriesId);
@@ -210,7 +210,7 @@ export class MetricService {
     const step = args.step ?? (range >= 6 * 3600 ? Math.max(3600, range / 60) : range / 60);
     const p = plan(from, to, step, now, this.deps.config, { minStep: 60 });
     const groupBy = args.groupBy ?? 'none';
-    const rows = await this.store.summary({ name, filter, ...summaryGroup(groupBy), level: p.level, from: p.from, to: p.to, stepSeconds: p.stepSeconds, wm: await this.store.watermarks() });
+    const rows = await this.store.summary({ name, filter, ...summaryGroup(groupBy), level: p.level, from: p.from, to: p.to, stepSeconds: p.stepSeconds });
     const groups = new Map<string, { key: string | null; series: number; avg: number | null; max: number | null; p95: number | null; points: { at: Date; avg: number | null; max: number | null; p95: number | null; series: number }[] }>();
     for (const r of rows) {
       const key = r.grp ?? '\u0000';

@@ -39,8 +39,12 @@ export interface BucketRow {
 
 export type Level = 'raw' | '1m' | '1h';
 
-/** The roll-ups are complete before these instants (null: not yet started). */
-export interface Watermarks {
+/**
+ * The roll-ups are complete before these instants (null: not yet started). The hour rows
+ * cover up to `hourDone`, which may fall inside an hour: the open hour's row then holds
+ * its minutes up to there.
+ */
+interface Watermarks {
   minuteDone: Date | null;
   hourDone: Date | null;
 }
@@ -135,9 +139,21 @@ export class MetricStore {
       select ${level}, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(buckets)}::float8[]) as b`);
   }
 
-  async watermarks(): Promise<Watermarks> {
-    const [row] = rowsOf<{ minute_done: unknown; hour_done: unknown }>(await this.db.execute(sql`select minute_done, hour_done from metric_rollup_state where id = 1`));
-    return { minuteDone: row?.minute_done ? date(row.minute_done) : null, hourDone: row?.hour_done ? date(row.hour_done) : null };
+  /**
+   * Runs a read of roll-ups with the watermarks it must use, both in one snapshot: the
+   * open hour's row and the watermark that says what it covers change together.
+   */
+  private withWatermarks<T>(read: (tx: Db, wm: Watermarks) => Promise<T>): Promise<T> {
+    return this.db.transaction(
+      async (tx) => {
+        const [row] = rowsOf<{ minute_done: unknown; hour_done: unknown; hour_open_done: unknown }>(
+          await tx.execute(sql`select minute_done, hour_done, hour_open_done from metric_rollup_state where id = 1`),
+        );
+        const hourDone = row?.hour_open_done ?? row?.hour_done;
+        return read(tx, { minuteDone: row?.minute_done ? date(row.minute_done) : null, hourDone: hourDone ? date(hourDone) : null });
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
   }
 
   /** An agent's series, all or those with the given names. */
@@ -157,19 +173,18 @@ export class MetricStore {
    * the hour watermark, then minutes up to the minute watermark, then raw samples, so a
    * range that ends now includes the samples that arrived a moment ago.
    */
-  async buckets(seriesIds: number[], level: Level, from: Date, to: Date, stepSeconds: number, wm: Watermarks): Promise<BucketRow[]> {
+  async buckets(seriesIds: number[], level: Level, from: Date, to: Date, stepSeconds: number): Promise<BucketRow[]> {
     if (seriesIds.length === 0) return [];
-    return this.readBuckets(sql`${sql.param(seriesIds)}::int[]`, level, from, to, stepSeconds, wm);
-  }
-
-  private async readBuckets(ids: SQL, level: Level, from: Date, to: Date, stepSeconds: number, wm: Watermarks): Promise<BucketRow[]> {
-    const rows = rowsOf<{ series_id: number; bucket: unknown; count: number; sum: number; min: number; max: number; last: number; last_at: unknown }>(
-      await this.db.execute(sql`
-        select series_id, date_bin(make_interval(secs => ${stepSeconds}), t, timestamptz 'epoch') as bucket,
-               sum(count)::int as count, sum(sum) as sum, min(min) as min, max(max) as max,
-               (array_agg(last order by last_at desc))[1] as last, max(last_at) as last_at
-        from (${bucketSources(ids, level, from, to, wm)}) x
-        group by 1, 2 order by 1, 2`),
+    const ids = sql`${sql.param(seriesIds)}::int[]`;
+    const rows = await this.withWatermarks(async (tx, wm) =>
+      rowsOf<{ series_id: number; bucket: unknown; count: number; sum: number; min: number; max: number; last: number; last_at: unknown }>(
+        await tx.execute(sql`
+          select series_id, date_bin(make_interval(secs => ${stepSeconds}), t, timestamptz 'epoch') as bucket,
+                 sum(count)::int as count, sum(sum) as sum, min(min) as min, max(max) as max,
+                 (array_agg(last order by last_at desc))[1] as last, max(last_at) as last_at
+          from (${bucketSources(ids, level, from, to, wm)}) x
+          group by 1, 2 order by 1, 2`),
+      ),
     );
     return rows.map((r) => ({ seriesId: r.series_id, bucket: date(r.bucket), count: r.count, sum: r.sum, min: r.min, max: r.max, last: r.last, lastAt: date(r.last_at) }));
   }
@@ -210,15 +225,15 @@ export class MetricStore {
     from: Date;
     to: Date;
     stepSeconds: number;
-    wm: Watermarks;
   }): Promise<{ grp: string | null; bucket: Date | null; avg: number | null; max: number | null; p95: number | null; series: number }[]> {
-    const { name, filter, group, groupJoin, level, from, to, stepSeconds, wm } = opts;
+    const { name, filter, group, groupJoin, level, from, to, stepSeconds } = opts;
     // One step earlier, so a counter's first bucket has a previous one to take its rate from.
     const readFrom = new Date(from.getTime() - stepSeconds * 1000);
     const selected = sql`select s.id, s.kind, ${group} as grp from metric_series s join agents on agents.id = s.agent_id ${groupJoin}
                          where s.name = ${name} and ${agentFilterSql(agents, filter)}`;
-    const rows = rowsOf<{ grp: string | null; bucket: unknown; avg: number | null; max: number | null; p95: number | null; series: number }>(
-      await this.db.execute(sql`
+    const rows = await this.withWatermarks(async (tx, wm) =>
+      rowsOf<{ grp: string | null; bucket: unknown; avg: number | null; max: number | null; p95: number | null; series: number }>(
+        await tx.execute(sql`
         with sel as (${selected}),
         b as (
           select series_id, date_bin(make_interval(secs => ${stepSeconds}), t, timestamptz 'epoch') as bucket,
@@ -246,6 +261,7 @@ export class MetricStore {
         where v.bucket >= ${from} and v.value is not null
         group by grouping sets ((sel.grp, v.bucket), (sel.grp))
         order by 1, 2 nulls first`),
+      ),
     );
     return rows.map((r) => ({ ...r, bucket: r.bucket ? date(r.bucket) : null }));
   }

@@ -58,6 +58,8 @@ export const metricRollupState = pgTable('metric_rollup_state', {
   id: smallint('id').primaryKey(),
   minuteDone: at('minute_done'),
   hourDone: at('hour_done'),
+  /** The open hour (the one hourDone starts) has a roll-up row covering its minutes up to here. */
+  hourOpenDone: at('hour_open_done'),
 });
 
 export type MetricSeriesRow = typeof metricSeries.$inferSelect;

@@ -36,7 +36,7 @@ export const rollupMinutes = (from: Date, to: Date, only?: number[]) => sql`
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
 
-/** Rolls up the minutes in [from, to) into hours. */
+/** Rolls up the minutes in [from, to) into hours, replacing what those hours held. */
 export const rollupHours = (from: Date, to: Date) => sql`
   insert into metric_rollup_1h (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
@@ -44,6 +44,17 @@ export const rollupHours = (from: Date, to: Date) => sql`
   from metric_rollup_1m where bucket >= ${from} and bucket < ${to}
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
+
+/** Adds the minutes in [from, to), all of one hour, to what that hour's row holds. */
+const mergeIntoHour = (from: Date, to: Date) => sql`
+  insert into metric_rollup_1h as h (series_id, bucket, count, sum, min, max, last, last_at)
+  select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
+         (array_agg(last order by last_at desc))[1], max(last_at)
+  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}
+  group by 1, 2
+  on conflict (series_id, bucket) do update set
+    count = h.count + excluded.count, sum = h.sum + excluded.sum, min = least(h.min, excluded.min), max = greatest(h.max, excluded.max),
+    last = case when excluded.last_at >= h.last_at then excluded.last else h.last end, last_at = greatest(h.last_at, excluded.last_at)`;
 
 export interface Retention {
   rawRetentionDays: number;
@@ -59,11 +70,16 @@ export class RollupStore {
    * Advances the minute roll-up by at most `maxMinutes`, and the hour roll-up behind it,
    * on whichever replica gets the state row first (SKIP LOCKED: the others skip this
    * round). Returns true while it is still behind.
+   *
+   * Once the hours have caught up, the open hour's row is kept current too (its new
+   * minutes added each round; recomputed whole when it starts being kept), and
+   * `hour_open_done` says up to which minute it covers: a read over hours then takes one
+   * row per series for the open hour instead of up to 59 minute rows.
    */
   async advance(now: Date, retention: Retention, maxMinutes = 60): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const [state] = rowsOf<{ minute_done: unknown; hour_done: unknown }>(
-        await tx.execute(sql`select minute_done, hour_done from metric_rollup_state where id = 1 for update skip locked`),
+      const [state] = rowsOf<{ minute_done: unknown; hour_done: unknown; hour_open_done: unknown }>(
+        await tx.execute(sql`select minute_done, hour_done, hour_open_done from metric_rollup_state where id = 1 for update skip locked`),
       );
       if (!state) return false;
       const target = floorTo(now.getTime() - ROLLUP_LAG_MS, MINUTE);
@@ -78,7 +94,16 @@ export class RollupStore {
       const hourTo = Math.min(floorTo(newMinuteDone, HOUR), hourDone + 24 * HOUR);
       if (hourTo > hourDone) await tx.execute(rollupHours(new Date(hourDone), new Date(hourTo)));
       const newHourDone = Math.max(hourDone, hourTo);
-      await tx.execute(sql`update metric_rollup_state set minute_done = ${new Date(newMinuteDone)}, hour_done = ${new Date(newHourDone)} where id = 1`);
+      let openDone: number | null = null;
+      if (newHourDone === floorTo(newMinuteDone, HOUR) && newMinuteDone > newHourDone) {
+        const kept = date(state.hour_open_done)?.getTime();
+        if (kept !== undefined && kept >= newHourDone && kept <= newMinuteDone) {
+          if (kept < newMinuteDone) await tx.execute(mergeIntoHour(new Date(kept), new Date(newMinuteDone)));
+        } else await tx.execute(rollupHours(new Date(newHourDone), new Date(newMinuteDone)));
+        openDone = newMinuteDone;
+      }
+      await tx.execute(sql`update metric_rollup_state set minute_done = ${new Date(newMinuteDone)}, hour_done = ${new Date(newHourDone)},
+                                  hour_open_done = ${openDone === null ? null : new Date(openDone)} where id = 1`);
       // More to do: the caller runs again at once rather than at the next interval.
       return newMinuteDone < target || newHourDone < floorTo(newMinuteDone, HOUR);
     });
@@ -104,7 +129,20 @@ export class RollupStore {
             returning m.bucket`),
         );
         const claimed = [...new Set(rows.map((r) => date(r.bucket)!.getTime()))];
-        if (level === 2) for (const start of claimed) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR)));
+        if (level === 2 && claimed.length > 0) {
+          // The state row, waited for: an advance in progress on another replica finishes
+          // first, so the open hour is recomputed over exactly the minutes it says it covers.
+          const [state] = rowsOf<{ hour_done: unknown; hour_open_done: unknown }>(
+            await tx.execute(sql`select hour_done, hour_open_done from metric_rollup_state where id = 1 for update`),
+          );
+          const hourDone = date(state?.hour_done)?.getTime() ?? -Infinity;
+          const openDone = date(state?.hour_open_done)?.getTime();
+          for (const start of claimed) {
+            if (start < hourDone) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR)));
+            else if (start === hourDone && openDone !== undefined) await tx.execute(rollupHours(new Date(start), new Date(openDone)));
+            // A later hour: advance computes it whole when it gets there.
+          }
+        }
         // Minutes by hour: a compacted hour's blocks are read once for all its marked minutes.
         const byHour = new Map<number, number[]>();
         if (level === 1) for (const m of claimed) byHour.set(floorTo(m, HOUR), [...(byHour.get(floorTo(m, HOUR)) ?? []), m]);

@@ -109,6 +109,53 @@ describe('metric storage', () => {
     expect(hour.series[0].points[0].max).toBe(2007);
   });
 
+  it("keeps the open hour's roll-up row current, so a read over hours that ends now takes each sample once", async () => {
+    const agent = await newAgent();
+    const db = server.app.database.db;
+    const rowsOf = <T>(r: unknown) => (r as { rows: T[] }).rows;
+    // Ten minutes into the next hour, with a sample in each of its minutes.
+    const h = Math.floor(clock.now().getTime() / HOUR) * HOUR + HOUR;
+    clock.advance(h + 10 * MINUTE - clock.now().getTime());
+    await push(agent, Array.from({ length: 10 }, (_, m) => ({ name: 'open_hour', value: m, at: iso(h + m * MINUTE + 5_000) })));
+    // The row once the roll-up covers `coveredTo` and has counted `count` samples (those the
+    // roll-up passed before they arrived are late, and counted when marked and recomputed).
+    const hourRow = async (coveredTo: number, count: number) => {
+      const [state] = rowsOf<{ hour_done: Date; hour_open_done: Date | null }>(await db.execute(sql`select hour_done, hour_open_done from metric_rollup_state`));
+      if (new Date(state.hour_open_done ?? 0).getTime() < coveredTo) return undefined;
+      expect(new Date(state.hour_done).getTime()).toBe(h);
+      const [row] = rowsOf<{ count: number; max: number }>(
+        await db.execute(sql`select r.count, r.max from metric_rollup_1h r join metric_series s on s.id = r.series_id
+                             where s.agent_id = ${agent.id} and s.name = 'open_hour' and r.bucket = ${new Date(h)}`),
+      );
+      return row?.count === count ? { covered: new Date(state.hour_open_done!).getTime(), ...row } : undefined;
+    };
+    const readHour = async () => {
+      const r = await queryMetrics(server.url, server.viewerToken, agent.id, { names: ['open_hour'], from: iso(h), to: iso(clock.now().getTime()), step: 3600 });
+      expect(r.resolution).toBe('HOUR');
+      expect(r.series[0].points).toHaveLength(1);
+      return r.series[0].points[0];
+    };
+
+    // The roll-up reaches minute 9 (a minute after its end): the hour row holds minutes 0..8,
+    // the read takes minute 9 raw, and nothing twice.
+    const first = await waitFor(() => hourRow(h + 9 * MINUTE, 9), { what: "the open hour's row" });
+    expect(first).toEqual({ covered: h + 9 * MINUTE, count: 9, max: 8 });
+    expect(await readHour()).toEqual({ at: iso(h), value: 4.5, min: 0, max: 9, count: 10 });
+
+    // A late sample in a minute the row already holds: the row is recomputed.
+    await push(agent, [{ name: 'open_hour', value: 100, at: iso(h + 3 * MINUTE + 30_000) }]);
+    await waitFor(() => hourRow(h + 9 * MINUTE, 10), { what: 'the late sample in the row' });
+    expect(await readHour()).toMatchObject({ max: 100, count: 11 });
+
+    // Samples for the next five minutes (sent ahead, so none is late), then five minutes
+    // pass: the roll-up adds them to the row as it passes their minutes.
+    await push(agent, Array.from({ length: 5 }, (_, i) => ({ name: 'open_hour', value: 10 + i, at: iso(h + (10 + i) * MINUTE + 5_000) })));
+    clock.advance(5 * MINUTE);
+    const later = await waitFor(() => hourRow(h + 14 * MINUTE, 15), { what: 'the row a few minutes later' });
+    expect(later).toEqual({ covered: h + 14 * MINUTE, count: 15, max: 100 });
+    expect(await readHour()).toMatchObject({ min: 0, max: 100, count: 16 });
+  });
+
   it('keeps a repeated sample of a series and time once, with the value stored first', async () => {
     const agent = await newAgent();
     const at = iso(clock.now().getTime() - 5_000);

@@ -1,0 +1,1 @@
+ALTER TABLE "metric_rollup_state" ADD COLUMN "hour_open_done" timestamp with time zone;
