@@ -3,8 +3,9 @@ import type { AgentRow } from '../agents/agents.table';
 import { authorize } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Db } from '../db';
-import { AppError, badInput } from '../errors';
-import { Channel } from '../events/channel';
+import { badInput } from '../errors';
+import type { Channel } from '../events/channel';
+import { PolledFeed, type PolledSubscriber } from '../events/polled-feed';
 import { isUuid } from '../validation';
 import type { LivenessStore, WatchedAgent } from './liveness.store';
 
@@ -23,13 +24,10 @@ export interface AgentHeartbeatBatch {
   heartbeats: AgentHeartbeat[];
 }
 
-interface Subscriber {
+interface Subscriber extends PolledSubscriber<AgentHeartbeatBatch> {
   ids: string[];
   /** The ids sorted and joined: subscribers watching the same agents share batches. */
   key: string;
-  /** False until a read that began after it joined has handed it its agents' current state. */
-  primed: boolean;
-  channel: Channel<AgentHeartbeatBatch>;
 }
 
 /** Checks a subscription's ids before its stream starts; a duplicate is watched once. */
@@ -55,8 +53,6 @@ const millis = (d: Date | null) => (d ? d.getTime() : null);
  * only the rows whose last_heartbeat differs (`is distinct from`): an interval in which
  * no watched agent took a heartbeat costs a primary-key probe per id and no row data.
  * It hands each subscriber the heartbeats its agents took since the previous read.
- * Reading the table, rather than hooking the write path, makes heartbeats written by
- * any replica reach subscribers on all of them, and costs the heartbeat path nothing.
  *
  * A new subscriber is primed by a read started as soon as it joins: that read hands
  * it, for each of its agents that has ever taken a heartbeat, one entry with the
@@ -71,86 +67,27 @@ const millis = (d: Date | null) => (d ? d.getTime() : null);
  * event object) runs once for such subscribers. Subscribers watching different sets
  * get different batch objects, each executed on its own.
  */
-export class HeartbeatFeed {
-  private readonly subscribers = new Set<Subscriber>();
+export class HeartbeatFeed extends PolledFeed<AgentHeartbeatBatch, Subscriber> {
   /** last_heartbeat (ms, null for never) of each watched id at the latest read. */
   private known = new Map<string, number | null>();
-  private timer?: NodeJS.Timeout;
-  private reading?: Promise<void>;
-  /** A read was asked for while one ran: run one more right after it. */
-  private again = false;
-  private completedReads = 0;
-  private stopped = false;
 
-  constructor(private readonly deps: { db: Db; store: LivenessStore; intervalMs: number; onError(err: unknown): void }) {}
+  constructor(private readonly deps: { db: Db; store: LivenessStore; intervalMs: number; onError(err: unknown): void }) {
+    super({ what: 'heartbeat', intervalMs: deps.intervalMs, maxBacklog: MAX_BACKLOG, onError: deps.onError });
+  }
 
   /** Validated before the stream starts, so bad input fails the subscription itself. */
   subscribe(principal: Principal | undefined, rawIds: readonly unknown[]): Channel<AgentHeartbeatBatch> {
-    if (this.stopped) throw new Error('the heartbeat feed has stopped (the server is shutting down)');
+    this.assertRunning();
     authorize(principal, 'read');
     const ids = parseAgentIds(rawIds);
-    const subscriber: Subscriber = {
-      ids,
-      key: [...ids].sort().join(','),
-      primed: false,
-      channel: new Channel<AgentHeartbeatBatch>(
-        MAX_BACKLOG,
-        () => this.remove(subscriber),
-        () => new AppError('RATE_LIMITED', `subscriber fell more than ${MAX_BACKLOG} heartbeat batches behind; subscribe again`),
-      ),
-    };
-    this.subscribers.add(subscriber);
-    this.timer ??= setInterval(() => this.tick(), this.deps.intervalMs).unref();
-    // Prime at once rather than at the next interval, so the current state arrives soon.
-    setImmediate(() => this.tick(true));
-    return subscriber.channel;
+    return this.join({ ids, key: [...ids].sort().join(',') });
   }
 
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
-  /** True while the interval timer runs, that is while anyone subscribes. */
-  get active(): boolean {
-    return this.timer !== undefined;
-  }
-
-  /**
-   * Reads completed so far. A subscriber is primed once two have completed after it
-   * joined (the first of them may have begun before it did).
-   */
-  get reads(): number {
-    return this.completedReads;
-  }
-
-  private remove(subscriber: Subscriber): void {
-    this.subscribers.delete(subscriber);
-    if (this.subscribers.size > 0) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  protected forget(): void {
     this.known = new Map();
   }
 
-  private tick(priming = false): void {
-    if (this.stopped || this.subscribers.size === 0) return;
-    if (this.reading) {
-      this.again ||= priming;
-      return;
-    }
-    this.reading = this.read()
-      .catch((err) => {
-        if (!this.stopped) this.deps.onError(err);
-      })
-      .finally(() => {
-        this.reading = undefined;
-        if (this.again) {
-          this.again = false;
-          this.tick();
-        }
-      });
-  }
-
-  private async read(): Promise<void> {
+  protected async read(): Promise<boolean> {
     // Those who join during the read are primed by the next one.
     const subscribers = [...this.subscribers];
     // Each id with the last_heartbeat to compare against: the one last read, or null when
@@ -162,7 +99,7 @@ export class HeartbeatFeed {
         if (!compare.has(id) || seen === null) compare.set(id, seen);
       }
     }
-    if (compare.size === 0) return;
+    if (compare.size === 0) return false;
     const ids = [...compare.keys()];
     const seen = ids.map((id) => {
       const ms = compare.get(id)!;
@@ -170,7 +107,7 @@ export class HeartbeatFeed {
     });
     const rows = await this.deps.store.readWatched(this.deps.db, ids, seen);
     // Everyone left during the read: keep nothing for a later subscriber.
-    if (this.stopped || this.subscribers.size === 0) return;
+    if (this.stopped || this.subscribers.size === 0) return false;
 
     const changed = new Map(rows.map((r) => [r.id, r]));
     const before = this.known;
@@ -215,16 +152,7 @@ export class HeartbeatFeed {
       s.primed = true;
       if (batch) s.channel.push(batch);
     }
-    this.completedReads++;
-  }
-
-  /** Ends every subscription (shutdown); later subscriptions are refused. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.reading;
-    for (const s of [...this.subscribers]) void s.channel.return();
+    return true;
   }
 }
 

@@ -1,7 +1,8 @@
 import { authorize } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
-import { AppError, badInput } from '../errors';
-import { Channel } from '../events/channel';
+import { badInput } from '../errors';
+import type { Channel } from '../events/channel';
+import { PolledFeed, type PolledSubscriber } from '../events/polled-feed';
 import { isUuid } from '../validation';
 import type { MetricStore, SeriesRef } from './metrics.store';
 
@@ -23,13 +24,11 @@ export interface AgentMetricBatch {
   samples: LiveSample[];
 }
 
-interface Subscriber {
+interface Subscriber extends PolledSubscriber<AgentMetricBatch> {
   agentId: string;
   names?: Set<string>;
   /** agent id and names: subscribers alike share batches. */
   key: string;
-  primed: boolean;
-  channel: Channel<AgentMetricBatch>;
 }
 
 /**
@@ -44,82 +43,29 @@ interface Subscriber {
  * subscription first receives its series' samples of the last FEED_LOOKBACK_MS, which
  * the client may already have from its query: so none taken between the two is missed.
  */
-export class MetricFeed {
-  private readonly subscribers = new Set<Subscriber>();
+export class MetricFeed extends PolledFeed<AgentMetricBatch, Subscriber> {
   /** Per series: delivered sample times within the window, and the newest. */
   private readonly delivered = new Map<number, { newest: number; times: Set<number> }>();
-  private timer?: NodeJS.Timeout;
-  private reading?: Promise<void>;
-  private again = false;
-  private stopped = false;
-  private completedReads = 0;
 
-  constructor(private readonly deps: { store: MetricStore; intervalMs: number; now(): number; onError(err: unknown): void }) {}
+  constructor(private readonly deps: { store: MetricStore; intervalMs: number; now(): number; onError(err: unknown): void }) {
+    super({ what: 'metric', intervalMs: deps.intervalMs, maxBacklog: MAX_METRIC_BACKLOG, onError: deps.onError });
+  }
 
   subscribe(principal: Principal | undefined, agentId: string, names: readonly string[] | null | undefined): Channel<AgentMetricBatch> {
-    if (this.stopped) throw new Error('the metric feed has stopped (the server is shutting down)');
+    this.assertRunning();
     authorize(principal, 'read');
     if (!isUuid(agentId)) throw badInput({ agentId: 'must be an agent UUID' });
     if (names && names.length > MAX_NAMES) throw badInput({ names: `at most ${MAX_NAMES} names` });
     const id = agentId.toLowerCase();
     const nameSet = names && names.length > 0 ? new Set(names) : undefined;
-    const subscriber: Subscriber = {
-      agentId: id,
-      names: nameSet,
-      key: `${id}\u0000${nameSet ? [...nameSet].sort().join('\u0000') : '*'}`,
-      primed: false,
-      channel: new Channel<AgentMetricBatch>(
-        MAX_METRIC_BACKLOG,
-        () => this.remove(subscriber),
-        () => new AppError('RATE_LIMITED', `subscriber fell more than ${MAX_METRIC_BACKLOG} metric batches behind; subscribe again`),
-      ),
-    };
-    this.subscribers.add(subscriber);
-    this.timer ??= setInterval(() => this.tick(), this.deps.intervalMs).unref();
-    setImmediate(() => this.tick(true));
-    return subscriber.channel;
+    return this.join({ agentId: id, names: nameSet, key: `${id}\u0000${nameSet ? [...nameSet].sort().join('\u0000') : '*'}` });
   }
 
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
-  get active(): boolean {
-    return this.timer !== undefined;
-  }
-
-  get reads(): number {
-    return this.completedReads;
-  }
-
-  private remove(subscriber: Subscriber): void {
-    this.subscribers.delete(subscriber);
-    if (this.subscribers.size > 0) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  protected forget(): void {
     this.delivered.clear();
   }
 
-  private tick(priming = false): void {
-    if (this.stopped || this.subscribers.size === 0) return;
-    if (this.reading) {
-      this.again ||= priming;
-      return;
-    }
-    this.reading = this.read()
-      .catch((err) => {
-        if (!this.stopped) this.deps.onError(err);
-      })
-      .finally(() => {
-        this.reading = undefined;
-        if (this.again) {
-          this.again = false;
-          this.tick();
-        }
-      });
-  }
-
-  private async read(): Promise<void> {
+  protected async read(): Promise<boolean> {
     const subscribers = [...this.subscribers];
     const agentIds = [...new Set(subscribers.map((s) => s.agentId))];
     // Series are read each time: an agent may start pushing a new one at any moment.
@@ -133,7 +79,7 @@ export class MetricFeed {
       return unprimedAgents.has(s.agentId) ? Math.min(from, fresh) : from;
     });
     const rows = await this.deps.store.samplesAfter(series.map((s) => s.id), afters, PER_SERIES_READ);
-    if (this.stopped || this.subscribers.size === 0) return;
+    if (this.stopped || this.subscribers.size === 0) return false;
 
     const byId = new Map(series.map((s) => [s.id, s]));
     // Per agent: every sample read in the window (for new subscribers), and those not yet delivered.
@@ -167,15 +113,7 @@ export class MetricFeed {
       s.primed = true;
       if (batch) s.channel.push(batch);
     }
-    this.completedReads++;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.reading;
-    for (const s of [...this.subscribers]) void s.channel.return();
+    return true;
   }
 }
 
