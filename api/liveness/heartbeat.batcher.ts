@@ -1,3 +1,4 @@
+import { FlushScheduler } from '../batching';
 import type { HeartbeatRow, HeartbeatWrite } from './liveness.store';
 
 export type FlushResult = Map<string, HeartbeatRow>;
@@ -16,8 +17,7 @@ interface Pending {
  */
 export class HeartbeatBatcher {
   private queue: Pending[] = [];
-  private timer?: NodeJS.Timeout;
-  private inFlight = 0;
+  private readonly scheduler: FlushScheduler;
 
   constructor(
     private readonly opts: {
@@ -27,7 +27,15 @@ export class HeartbeatBatcher {
       /** Writes one batch (already one entry per agent) and returns the rows it matched. */
       write(batch: HeartbeatWrite[]): Promise<FlushResult>;
     },
-  ) {}
+  ) {
+    this.scheduler = new FlushScheduler({
+      flushMs: opts.flushMs,
+      maxInFlight: opts.maxInFlight,
+      pending: () => this.queue.length > 0,
+      full: () => this.queue.length >= opts.batchSize,
+      flush: () => this.flush(),
+    });
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -37,28 +45,12 @@ export class HeartbeatBatcher {
   enqueue(write: HeartbeatWrite): Promise<HeartbeatRow | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
-      this.schedule();
+      this.scheduler.schedule();
     });
   }
 
-  private schedule(): void {
-    if (this.inFlight >= this.opts.maxInFlight) return; // a finishing flush picks the queue up
-    if (this.queue.length >= this.opts.batchSize) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      void this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.opts.flushMs);
-    }
-  }
-
   private async flush(): Promise<void> {
-    if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.opts.batchSize);
-    this.inFlight++;
     // One entry per agent: its highest sequence (or, without sequences, its latest arrival)
     // speaks for all of that agent's heartbeats in this batch; the others are stale.
     const latest = new Map<string, HeartbeatWrite>();
@@ -78,20 +70,12 @@ export class HeartbeatBatcher {
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
-    } finally {
-      this.inFlight--;
-      if (this.queue.length > 0) this.schedule();
     }
   }
 
   /** Writes whatever is queued; used on shutdown so no accepted heartbeat is dropped. */
-  async drain(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.queue.length > 0 || this.inFlight > 0) {
-      if (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) void this.flush();
-      await new Promise((r) => setTimeout(r, 1));
-    }
+  drain(): Promise<void> {
+    return this.scheduler.drain();
   }
 }
 

@@ -1,3 +1,4 @@
+import { FlushScheduler } from '../batching';
 import { withRetry } from '../liveness/retry';
 import { HOUR, LATE_MS, MINUTE } from './rollup.store';
 
@@ -32,8 +33,7 @@ const codeOf = (err: unknown): string | undefined => {
 export class SampleWriter {
   private queue: Pending[] = [];
   private queuedSamples = 0;
-  private timer?: NodeJS.Timeout;
-  private inFlight = 0;
+  private readonly scheduler: FlushScheduler;
 
   constructor(
     private readonly opts: {
@@ -50,7 +50,15 @@ export class SampleWriter {
       ensurePartitions(): Promise<void>;
       now(): number;
     },
-  ) {}
+  ) {
+    this.scheduler = new FlushScheduler({
+      flushMs: opts.flushMs,
+      maxInFlight: opts.maxInFlight,
+      pending: () => this.queue.length > 0,
+      full: () => this.queuedSamples >= opts.maxSamples,
+      flush: () => this.flush(),
+    });
+  }
 
   /** Samples waiting to be written, for load shedding. */
   get queued(): number {
@@ -62,22 +70,8 @@ export class SampleWriter {
     return new Promise((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
       this.queuedSamples += batch.seriesIds.length;
-      this.schedule();
+      this.scheduler.schedule();
     });
-  }
-
-  private schedule(): void {
-    if (this.inFlight >= this.opts.maxInFlight) return;
-    if (this.queuedSamples >= this.opts.maxSamples) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      void this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.opts.flushMs);
-    }
   }
 
   private take(): Pending[] {
@@ -94,8 +88,6 @@ export class SampleWriter {
 
   private async flush(): Promise<void> {
     const taken = this.take();
-    if (taken.length === 0) return;
-    this.inFlight++;
     const merged: SampleBatch = taken.length === 1 ? taken[0].batch : { seriesIds: [], ats: [], values: [] };
     if (taken.length > 1) {
       for (const { batch } of taken) {
@@ -112,9 +104,6 @@ export class SampleWriter {
       for (const p of taken) p.resolve();
     } catch (err) {
       for (const p of taken) p.reject(err);
-    } finally {
-      this.inFlight--;
-      if (this.queue.length > 0) this.schedule();
     }
   }
 
@@ -150,12 +139,7 @@ export class SampleWriter {
   }
 
   /** Writes whatever is queued (shutdown). */
-  async drain(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.queue.length > 0 || this.inFlight > 0) {
-      if (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) void this.flush();
-      await new Promise((r) => setTimeout(r, 1));
-    }
+  drain(): Promise<void> {
+    return this.scheduler.drain();
   }
 }
