@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { preparedStatement, type Db } from '../db';
 import { agentPayloadSql } from './agents.events.sql';
 import { agentFilterSql, inactiveSql } from './agents.filter';
 import { publicAgent, type PublicAgent } from './agents.snapshot';
@@ -17,6 +17,18 @@ type CountRow = { status: AgentStatus; inactive: boolean; n: number };
  * applied to them, and beside them how many are inactive whatever that choice (so a view
  * that hides inactive agents can say how many it hides).
  */
+/** One event per change, each carrying its agent's row as the change left it. */
+const insertAgentEvents = preparedStatement(
+  'agent_events_insert',
+  sql`
+    insert into events (subject_kind, subject_id, type, at, payload)
+    select ${AGENT_KIND}, a.id::text, c.v->>'type', ${sql.placeholder('at')}::timestamptz,
+           ${agentPayloadSql('a', sql`c.v->'previousStatus'`, sql`c.v->'status'`, sql`c.v->'reason'`, sql`coalesce(c.v->'data', '{}'::jsonb)`)}
+    from jsonb_array_elements(${sql.placeholder('changes')}::jsonb) with ordinality as c(v, n)
+    join agents a on a.id = (c.v->>'agentId')::uuid
+    order by c.n`,
+);
+
 function countsOf(filter: AgentFilter, rows: CountRow[]): StatusCounts {
   const counts = { online: 0, degraded: 0, offline: 0, total: 0, inactive: 0 };
   for (const { status, inactive, n } of rows) {
@@ -166,14 +178,7 @@ export const agentStore = {
    * order of `changes`.
    */
   async insertEvents(tx: Db, at: Date, changes: AgentChangeRow[]): Promise<void> {
-    await tx.execute(sql`
-      insert into events (subject_kind, subject_id, type, at, payload)
-      select ${AGENT_KIND}, a.id::text, c.v->>'type', ${at}::timestamptz,
-             ${agentPayloadSql('a', sql`c.v->'previousStatus'`, sql`c.v->'status'`, sql`c.v->'reason'`, sql`coalesce(c.v->'data', '{}'::jsonb)`)}
-      from jsonb_array_elements(${JSON.stringify(changes)}::jsonb) with ordinality as c(v, n)
-      join agents a on a.id = (c.v->>'agentId')::uuid
-      order by c.n
-    `);
+    await insertAgentEvents(tx, { at, changes: JSON.stringify(changes) });
   },
 
   async withTags(db: Db, id: string): Promise<PublicAgent | undefined> {
