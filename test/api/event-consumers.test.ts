@@ -255,7 +255,7 @@ if (onPostgres()) {
             `select application_name from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%agent_status_minutes%'`,
           );
           return rows[0]?.application_name as string | undefined;
-        }, { what: 'a consumer batch to block on the roll-up table' });
+        }, { timeout: 30_000, what: 'a consumer batch to block on the roll-up table' });
         const victim = blocked === 'replica-a' ? 'a' : 'b';
         const survivor = victim === 'a' ? 'b' : 'a';
         await replicas[victim].kill();
