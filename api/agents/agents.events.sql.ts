@@ -2,11 +2,17 @@ import { sql, type SQL } from 'drizzle-orm';
 import { SNAPSHOT_COLUMNS } from './agents.snapshot';
 import { AGENT_KIND } from './agents.types';
 
-/** The agent in row `alias` as an event's snapshot (see SNAPSHOT_COLUMNS). */
-export function agentSnapshotSql(alias: string): SQL {
+/**
+ * The agent in row `alias` as an event's snapshot (see SNAPSHOT_COLUMNS). Its tags are
+ * read from agent_tags, or taken from `tags` (a text[] expression) for a statement that
+ * writes them itself and so cannot read them back.
+ */
+export function agentSnapshotSql(alias: string, tags?: SQL): SQL {
   const fields = Object.entries(SNAPSHOT_COLUMNS).map(([field, column]) => `'${field}', ${alias}.${column}`);
-  const tags = `'tags', coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`;
-  return sql.raw(`jsonb_build_object(${[...fields, tags].join(', ')})`);
+  const tagList = tags
+    ? sql`(select coalesce(jsonb_agg(x.tag order by x.tag), '[]'::jsonb) from (select distinct unnest(${tags})) as x(tag))`
+    : sql.raw(`coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`);
+  return sql`jsonb_build_object(${sql.raw(fields.join(', '))}, 'tags', ${tagList})`;
 }
 
 /**
@@ -25,6 +31,6 @@ export function statusChangeEventsSql(from: string, at: Date, previousStatus: SQ
 }
 
 /** An agent event's payload (agents.events.ts reads it back), from the row in `alias` and the change's own fields as JSON. */
-export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL): SQL {
-  return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
+export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL): SQL {
+  return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias, tags)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
 }

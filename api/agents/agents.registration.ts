@@ -63,19 +63,18 @@ export async function registerAgent(deps: AgentDeps, principal: Principal | unde
   // with those of heartbeats and sweeps that change it at the same time.
   return retryIf(Vanished, async () => {
     // An agent's own token re-registers that agent; it never creates one.
+    // A new agent, its tags and its event are one statement: one round trip.
     if (caller.role !== 'agent') {
-      const created = await deps.events.transaction(async (tx) => {
-        const id = randomUUID();
-        const token = newAgentToken(id);
-        deps.events.created(tx, AGENT_KIND, id);
-        const row = await agentStore.insertNew(tx, { id, ...identity, tokenHash: hashToken(token), createdAt: now, statusChangedAt: now, ...fields });
-        if (!row) return undefined;
-        if (input.tags) await agentStore.putTags(tx, id, input.tags.filter((t) => !keyTags.includes(t)), 'agent');
-        await agentStore.putTags(tx, id, keyTags, 'admin');
-        await appendAgentEvents(deps.events, tx, [{ agentId: id, type: 'registered', status: row.status, data: { reregistered: false, actor: actorOf(caller) } }]);
-        return { agent: publicAgent(row, [...new Set([...(input.tags ?? []), ...keyTags])].sort()), token, created: true };
-      });
-      if (created) return created;
+      const id = randomUUID();
+      const token = newAgentToken(id);
+      const tags = [
+        ...(input.tags ?? []).filter((t) => !keyTags.includes(t)).map((tag) => ({ tag, source: 'agent' as const })),
+        ...keyTags.map((tag) => ({ tag, source: 'admin' as const })),
+      ];
+      const values = { id, ...identity, tokenHash: hashToken(token), createdAt: now, statusChangedAt: now, ...fields };
+      const data = { reregistered: false, actor: actorOf(caller) };
+      const agent = await deps.events.createWith((db, at) => agentStore.insertRegistered(db, at, values, tags, data));
+      if (agent) return { agent, token, created: true };
     }
     const existing = await agentStore.idByIdentity(deps.db, identity);
     if (caller.role === 'agent' && existing !== caller.agentId) throw notOwnIdentity();

@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { preparedStatement, type Db } from '../db';
 import { agentPayloadSql } from './agents.events.sql';
 import { agentFilterSql, inactiveSql } from './agents.filter';
-import { publicAgent, type PublicAgent } from './agents.snapshot';
+import { fromSnapshot, publicAgent, type AgentSnapshot, type PublicAgent } from './agents.snapshot';
 import { agentConfigurations, agents, agentTags, type AgentConfigurationRow, type AgentRow, type TagSource } from './agents.table';
 import { compareNames } from '../../shared/agent-order';
 import { AGENT_KIND, type AgentEventType, type AgentFilter, type AgentGroupBy, type AgentStatus } from './agents.types';
@@ -17,6 +17,40 @@ type CountRow = { status: AgentStatus; inactive: boolean; n: number };
  * applied to them, and beside them how many are inactive whatever that choice (so a view
  * that hides inactive agents can say how many it hides).
  */
+type NewAgent = Identity & RegistrationFields & { id: string; tokenHash: string; createdAt: Date; statusChangedAt: Date };
+
+/** The columns a registration writes, in the order of its statement. */
+const NEW_AGENT_KEYS = [
+  'id', 'name', 'host', 'port', 'environment', 'tokenHash', 'createdAt', 'statusChangedAt',
+  'type', 'metadata', 'heartbeatIntervalSeconds', 'status', 'health', 'healthMessage', 'lastSequence', 'offlineAt', 'updatedAt',
+] as const satisfies readonly (keyof NewAgent)[];
+// Every field of NewAgent has its column in the statement.
+const everyField: Exclude<keyof NewAgent, (typeof NEW_AGENT_KEYS)[number]> extends never ? true : never = true;
+void everyField;
+
+const AGENT_COLUMNS = getTableColumns(agents);
+
+/** A new agent, its tags and its event (see insertRegistered). */
+const insertRegisteredAgent = preparedStatement(
+  'agent_register',
+  sql`
+    with a as (
+      insert into agents (${sql.join(NEW_AGENT_KEYS.map((k) => sql.identifier(AGENT_COLUMNS[k].name)), sql`, `)})
+      values (${sql.join(NEW_AGENT_KEYS.map((k) => sql`${sql.placeholder(k)}::${sql.raw(AGENT_COLUMNS[k].getSQLType())}`), sql`, `)})
+      on conflict (name, host, port, environment) do nothing
+      returning *
+    ), tagged as (
+      insert into agent_tags (agent_id, tag, source)
+      select a.id, x.tag, x.source::tag_source from a cross join unnest(${sql.placeholder('tags')}::text[], ${sql.placeholder('sources')}::text[]) as x(tag, source)
+      on conflict do nothing
+    )
+    insert into events (subject_kind, subject_id, type, at, payload)
+    select ${AGENT_KIND}, a.id::text, 'registered', ${sql.placeholder('at')}::timestamptz,
+           ${agentPayloadSql('a', sql`null::jsonb`, sql`to_jsonb(a.status)`, sql`null::jsonb`, sql`${sql.placeholder('data')}::jsonb`, sql`${sql.placeholder('tags')}::text[]`)}
+    from a
+    returning payload->'agent' as agent`,
+);
+
 /** One event per change, each carrying its agent's row as the change left it. */
 const insertAgentEvents = preparedStatement(
   'agent_events_insert',
@@ -72,14 +106,21 @@ type FindFirst = Parameters<Db['query']['agents']['findFirst']>[0];
 
 /** The SQL of the registry. */
 export const agentStore = {
-  /** Inserts a new agent, or nothing when one with the same identity exists. */
-  async insertNew(tx: Db, values: Identity & RegistrationFields & { id: string; tokenHash: string; createdAt: Date; statusChangedAt: Date }): Promise<AgentRow | undefined> {
-    const [row] = await tx
-      .insert(agents)
-      .values(values)
-      .onConflictDoNothing({ target: [agents.name, agents.host, agents.port, agents.environment] })
-      .returning();
-    return row;
+  /**
+   * Inserts a new agent with its tags and its `registered` event, in one statement (for
+   * EventLog.createWith), and returns the agent as the event holds it; or inserts
+   * nothing and returns undefined when an agent with the same identity exists.
+   */
+  async insertRegistered(db: Db, at: Date, values: NewAgent, tags: { tag: string; source: TagSource }[], data: Record<string, unknown>): Promise<PublicAgent | undefined> {
+    const { rows } = await insertRegisteredAgent(db, {
+      ...values,
+      at,
+      tags: tags.map((t) => t.tag),
+      sources: tags.map((t) => t.source),
+      data: JSON.stringify(data),
+    });
+    const snapshot = rows[0]?.agent as AgentSnapshot | string | undefined;
+    return snapshot === undefined ? undefined : fromSnapshot(typeof snapshot === 'string' ? JSON.parse(snapshot) : snapshot);
   },
 
   async idByIdentity(db: Db, identity: Identity): Promise<string | undefined> {

@@ -41,6 +41,19 @@ export class EventLog {
   }
 
   /**
+   * Runs `write`: one statement, committed on its own (one round trip, no transaction
+   * around it), that creates subjects and appends their events, built in the database
+   * from the rows it writes; then wakes the readers. A subject the statement creates
+   * needs no lock, as no other transaction can know it yet; an existing one would, so
+   * such a statement appends events about the subjects it creates only.
+   */
+  async createWith<T>(write: (db: Db, at: Date) => Promise<T>): Promise<T> {
+    const result = await write(this.db, this.clock.now());
+    this.bus.signal();
+    return result;
+  }
+
+  /**
    * Locks subjects for the rest of `tx`; call it before the transaction writes anything.
    *
    * The log is ordered by the id of each writing transaction, and a transaction gets its

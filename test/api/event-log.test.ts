@@ -4,6 +4,7 @@ import { appendAgentEvents } from '../../api/agents/agents.events';
 import { graphql } from '../helpers/client';
 import { compareCursors } from '../helpers/cursors';
 import { onPostgres } from '../helpers/database';
+import { registerRest } from '../helpers/agents';
 import { registerAgent, subscribeWs, waitFor, wsClient, type Agent } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -53,6 +54,23 @@ function appendHeld(agent: Agent, marker: string) {
 }
 
 const markerOf = (e: { data: { marker?: string } }) => e.data.marker;
+
+describe('a registration', () => {
+  it('writes the agent, its tags and its REGISTERED event together, the event holding the agent as answered', async () => {
+    const res = await registerRest(server.url, server.enrollmentToken, { name: `log-${++counter}`, type: 'web_server', host: 'h', port: 1, tags: ['zeta', 'Alpha', 'zeta', 'beta'] });
+    expect(res.status).toBe(201);
+    const { data } = (
+      await graphql(server.url, server.viewerToken, `{ agentEventLog(agentId: "${res.body.id}") { type agent { id name status tags heartbeatIntervalSeconds } } }`)
+    ).body;
+    expect(data.agentEventLog).toHaveLength(1);
+    const [event] = data.agentEventLog;
+    expect(event.type).toBe('REGISTERED');
+    expect(event.agent).toEqual({ id: res.body.id, name: res.body.name, status: 'ONLINE', tags: res.body.tags, heartbeatIntervalSeconds: res.body.heartbeat_interval_seconds });
+    expect([...res.body.tags].sort()).toEqual(['Alpha', 'beta', 'zeta']);
+    const stored = (await graphql(server.url, server.viewerToken, `{ agent(id: "${res.body.id}") { tags } }`)).body.data.agent;
+    expect(stored.tags).toEqual(res.body.tags);
+  });
+});
 
 describe('appends that commit out of order', () => {
   it('holds back an event whose transaction took its id after one still running, then delivers both in log order, each once, live and on resume', async () => {
