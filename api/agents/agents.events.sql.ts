@@ -1,4 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { preparedStatement } from '../db';
+import type { Identity, RegistrationFields } from './agents.store';
+import { agents } from './agents.table';
 import { SNAPSHOT_COLUMNS } from './agents.snapshot';
 import { AGENT_KIND } from './agents.types';
 
@@ -34,3 +37,49 @@ export function statusChangeEventsSql(from: string, at: Date, previousStatus: SQ
 export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL): SQL {
   return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias, tags)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
 }
+
+export type NewAgent = Identity & RegistrationFields & { id: string; tokenHash: string; createdAt: Date; statusChangedAt: Date };
+
+/** The columns a registration writes, in the order of its statement. */
+const NEW_AGENT_KEYS = [
+  'id', 'name', 'host', 'port', 'environment', 'tokenHash', 'createdAt', 'statusChangedAt',
+  'type', 'metadata', 'heartbeatIntervalSeconds', 'status', 'health', 'healthMessage', 'lastSequence', 'offlineAt', 'updatedAt',
+] as const satisfies readonly (keyof NewAgent)[];
+// Every field of NewAgent has its column in the statement.
+const everyField: Exclude<keyof NewAgent, (typeof NEW_AGENT_KEYS)[number]> extends never ? true : never = true;
+void everyField;
+
+const AGENT_COLUMNS = getTableColumns(agents);
+
+/** A new agent, its tags and its event (agentStore.insertRegistered). */
+export const insertRegisteredAgent = preparedStatement(
+  'agent_register',
+  sql`
+    with a as (
+      insert into agents (${sql.join(NEW_AGENT_KEYS.map((k) => sql.identifier(AGENT_COLUMNS[k].name)), sql`, `)})
+      values (${sql.join(NEW_AGENT_KEYS.map((k) => sql`${sql.placeholder(k)}::${sql.raw(AGENT_COLUMNS[k].getSQLType())}`), sql`, `)})
+      on conflict (name, host, port, environment) do nothing
+      returning *
+    ), tagged as (
+      insert into agent_tags (agent_id, tag, source)
+      select a.id, x.tag, x.source::tag_source from a cross join unnest(${sql.placeholder('tags')}::text[], ${sql.placeholder('sources')}::text[]) as x(tag, source)
+      on conflict do nothing
+    )
+    insert into events (subject_kind, subject_id, type, at, payload)
+    select ${AGENT_KIND}, a.id::text, 'registered', ${sql.placeholder('at')}::timestamptz,
+           ${agentPayloadSql('a', sql`null::jsonb`, sql`to_jsonb(a.status)`, sql`null::jsonb`, sql`${sql.placeholder('data')}::jsonb`, sql`${sql.placeholder('tags')}::text[]`)}
+    from a
+    returning payload->'agent' as agent`,
+);
+
+/** One event per change, each carrying its agent's row as the change left it. */
+export const insertAgentEvents = preparedStatement(
+  'agent_events_insert',
+  sql`
+    insert into events (subject_kind, subject_id, type, at, payload)
+    select ${AGENT_KIND}, a.id::text, c.v->>'type', ${sql.placeholder('at')}::timestamptz,
+           ${agentPayloadSql('a', sql`c.v->'previousStatus'`, sql`c.v->'status'`, sql`c.v->'reason'`, sql`coalesce(c.v->'data', '{}'::jsonb)`)}
+    from jsonb_array_elements(${sql.placeholder('changes')}::jsonb) with ordinality as c(v, n)
+    join agents a on a.id = (c.v->>'agentId')::uuid
+    order by c.n`,
+);

@@ -1,11 +1,11 @@
-import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
-import { preparedStatement, type Db } from '../db';
-import { agentPayloadSql } from './agents.events.sql';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../db';
+import { insertAgentEvents, insertRegisteredAgent, type NewAgent } from './agents.events.sql';
 import { agentFilterSql, inactiveSql } from './agents.filter';
 import { fromSnapshot, publicAgent, type AgentSnapshot, type PublicAgent } from './agents.snapshot';
 import { agentConfigurations, agents, agentTags, type AgentConfigurationRow, type AgentRow, type TagSource } from './agents.table';
 import { compareNames } from '../../shared/agent-order';
-import { AGENT_KIND, type AgentEventType, type AgentFilter, type AgentGroupBy, type AgentStatus } from './agents.types';
+import { type AgentEventType, type AgentFilter, type AgentGroupBy, type AgentStatus } from './agents.types';
 
 const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
@@ -17,52 +17,6 @@ type CountRow = { status: AgentStatus; inactive: boolean; n: number };
  * applied to them, and beside them how many are inactive whatever that choice (so a view
  * that hides inactive agents can say how many it hides).
  */
-type NewAgent = Identity & RegistrationFields & { id: string; tokenHash: string; createdAt: Date; statusChangedAt: Date };
-
-/** The columns a registration writes, in the order of its statement. */
-const NEW_AGENT_KEYS = [
-  'id', 'name', 'host', 'port', 'environment', 'tokenHash', 'createdAt', 'statusChangedAt',
-  'type', 'metadata', 'heartbeatIntervalSeconds', 'status', 'health', 'healthMessage', 'lastSequence', 'offlineAt', 'updatedAt',
-] as const satisfies readonly (keyof NewAgent)[];
-// Every field of NewAgent has its column in the statement.
-const everyField: Exclude<keyof NewAgent, (typeof NEW_AGENT_KEYS)[number]> extends never ? true : never = true;
-void everyField;
-
-const AGENT_COLUMNS = getTableColumns(agents);
-
-/** A new agent, its tags and its event (see insertRegistered). */
-const insertRegisteredAgent = preparedStatement(
-  'agent_register',
-  sql`
-    with a as (
-      insert into agents (${sql.join(NEW_AGENT_KEYS.map((k) => sql.identifier(AGENT_COLUMNS[k].name)), sql`, `)})
-      values (${sql.join(NEW_AGENT_KEYS.map((k) => sql`${sql.placeholder(k)}::${sql.raw(AGENT_COLUMNS[k].getSQLType())}`), sql`, `)})
-      on conflict (name, host, port, environment) do nothing
-      returning *
-    ), tagged as (
-      insert into agent_tags (agent_id, tag, source)
-      select a.id, x.tag, x.source::tag_source from a cross join unnest(${sql.placeholder('tags')}::text[], ${sql.placeholder('sources')}::text[]) as x(tag, source)
-      on conflict do nothing
-    )
-    insert into events (subject_kind, subject_id, type, at, payload)
-    select ${AGENT_KIND}, a.id::text, 'registered', ${sql.placeholder('at')}::timestamptz,
-           ${agentPayloadSql('a', sql`null::jsonb`, sql`to_jsonb(a.status)`, sql`null::jsonb`, sql`${sql.placeholder('data')}::jsonb`, sql`${sql.placeholder('tags')}::text[]`)}
-    from a
-    returning payload->'agent' as agent`,
-);
-
-/** One event per change, each carrying its agent's row as the change left it. */
-const insertAgentEvents = preparedStatement(
-  'agent_events_insert',
-  sql`
-    insert into events (subject_kind, subject_id, type, at, payload)
-    select ${AGENT_KIND}, a.id::text, c.v->>'type', ${sql.placeholder('at')}::timestamptz,
-           ${agentPayloadSql('a', sql`c.v->'previousStatus'`, sql`c.v->'status'`, sql`c.v->'reason'`, sql`coalesce(c.v->'data', '{}'::jsonb)`)}
-    from jsonb_array_elements(${sql.placeholder('changes')}::jsonb) with ordinality as c(v, n)
-    join agents a on a.id = (c.v->>'agentId')::uuid
-    order by c.n`,
-);
-
 function countsOf(filter: AgentFilter, rows: CountRow[]): StatusCounts {
   const counts = { online: 0, degraded: 0, offline: 0, total: 0, inactive: 0 };
   for (const { status, inactive, n } of rows) {
