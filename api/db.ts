@@ -78,10 +78,35 @@ export async function openDatabase(opts: {
     return { db, kind: 'postgres', pool, prepared, close: () => pool.end() };
   }
   const client = opts.dataDir.startsWith('memory://') ? new PGlite() : new PGlite(opts.dataDir);
+  yieldBetweenQueries(client);
   const db = drizzlePglite({ client, relations });
   await migratePglite(db, { migrationsFolder });
   const prepared = (_name: string, query: SQL) => db.execute(query) as unknown as Promise<{ rows: Record<string, unknown>[] }>;
   return { db, kind: 'pglite', prepared, close: () => client.close() };
+}
+
+/** Longest PGlite may run queries one after another before the event loop gets a turn. */
+const PGLITE_SLICE_MS = 10;
+
+/**
+ * PGlite runs each query on this thread, and its queue hands the next query over in a
+ * microtask: a burst of queries (fifteen pages of events in one GraphQL request) ran
+ * back to back for 200 ms while no socket was read. Every query, inside a transaction or
+ * not, passes PGlite's query lock (`_runExclusiveQuery`); there, once PGLITE_SLICE_MS
+ * have passed since the loop last had a turn, the next query waits for one.
+ */
+function yieldBetweenQueries(client: PGlite): void {
+  const target = client as unknown as { _runExclusiveQuery<T>(fn: () => Promise<T>): Promise<T> };
+  const run = target._runExclusiveQuery.bind(client);
+  let turnAt = performance.now();
+  target._runExclusiveQuery = (fn) =>
+    run(async () => {
+      if (performance.now() - turnAt > PGLITE_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turnAt = performance.now();
+      }
+      return fn();
+    });
 }
 
 interface PreparingSession {
