@@ -45,18 +45,75 @@ export function parseWithin(source: string, limits: GraphQLLimits): DocumentNode
   if (nestingOf(source) > MAX_NESTING) {
     throw refusal(`the document nests brackets deeper than ${MAX_NESTING} levels`, 'nesting');
   }
+  let document: DocumentNode;
   try {
-    return parse(source, { maxTokens: limits.maxTokens });
+    document = parse(source, { maxTokens: limits.maxTokens });
   } catch (err) {
     if (err instanceof GraphQLError && /contains more th\w+ \d+ tokens/.test(err.message)) {
       throw refusal(`the document has more than ${limits.maxTokens} tokens (limit: GRAPHQL_MAX_TOKENS); send a smaller one`, 'GRAPHQL_MAX_TOKENS');
     }
     throw err;
   }
+  const repeated = repeatedFields(document);
+  if (repeated) throw refusal(`the document ${repeated}; ask for each field once`, 'repeated fields');
+  return document;
 }
 
 /** Far beyond any real document (the dashboard's deepest nests 8), far below a stack overflow. */
 const MAX_NESTING = 128;
+/** Times one response path may be asked for: the fragments of real documents repeat `id` a few times. */
+export const MAX_FIELD_REPEATS = 50;
+/** Fields a document may expand to through its fragments. */
+export const MAX_EXPANDED_FIELDS = 10_000;
+
+/**
+ * Validation compares every two fields that answer under one response path (the
+ * repeated-fields check, quadratic), so within the token limit 998 repeats of one field
+ * cost it half a million comparisons: 35–120 ms of one request's event loop. Counting
+ * the fields of each path first, through inline fragments and fragment spreads as
+ * validation merges them, is linear and bounds that work.
+ * Returns what is wrong, or undefined.
+ */
+function repeatedFields(document: DocumentNode): string | undefined {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const counts = new Map<string, number>();
+  const visiting = new Set<string>();
+  let expanded = 0;
+  const walk = (set: SelectionSetNode, path: string): string | undefined => {
+    for (const selection of set.selections) {
+      let found: string | undefined;
+      if (selection.kind === Kind.FIELD) {
+        if (++expanded > MAX_EXPANDED_FIELDS) return `expands to more than ${MAX_EXPANDED_FIELDS} fields through its fragments`;
+        const key = `${path}.${(selection.alias ?? selection.name).value}`;
+        const n = (counts.get(key) ?? 0) + 1;
+        if (n > MAX_FIELD_REPEATS) return `asks for ${key.slice(key.indexOf('.') + 1)} more than ${MAX_FIELD_REPEATS} times`;
+        counts.set(key, n);
+        if (selection.selectionSet) found = walk(selection.selectionSet, key);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        found = walk(selection.selectionSet, path);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // An unknown or cyclic spread is a validation error of its own.
+        if (!fragment || visiting.has(name)) continue;
+        visiting.add(name);
+        found = walk(fragment.selectionSet, path);
+        visiting.delete(name);
+      }
+      if (found) return found;
+    }
+    return undefined;
+  };
+  // Each operation and each fragment on its own, as validation checks them.
+  let root = 0;
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION && def.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    const found = walk(def.selectionSet, String(root++));
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** The deepest nesting of { [ ( in a document, outside strings and comments; linear, no recursion. */
 function nestingOf(source: string): number {

@@ -64,6 +64,23 @@ describe('GraphQL limits refuse expensive documents up front with 400 and the li
     await expectRefused(`{ ${query} }`, 'GRAPHQL_MAX_DEPTH');
   });
 
+  it('refuses a field asked for more than 50 times under one path, counted through inline fragments and fragment spreads, and serves 50', async () => {
+    await expectRefused(`{ ${'__typename '.repeat(51)}}`, 'asks for __typename more than 50 times');
+    const spread = `{ agents { nodes { ...A ... on Agent { ${'id '.repeat(30)}} } } } fragment A on Agent { ${'id '.repeat(21)}}`;
+    await expectRefused(spread, 'asks for agents.nodes.id more than 50 times');
+    const fifty = await ask(server.viewerToken, `{ ${'__typename '.repeat(50)}}`);
+    expect(fifty.status).toBe(200);
+    expect(fifty.body.errors).toBeUndefined();
+  });
+
+  it('refuses fragments that expand to more than 10 000 fields', async () => {
+    // 10 × 10 × 200 = 20 000 fields from about 750 tokens.
+    const n = Array.from({ length: 200 }, (_, i) => `i${i}: id`).join(' ');
+    const m = Array.from({ length: 10 }, (_, i) => `n${i}: nodes { ...N }`).join(' ');
+    const root = Array.from({ length: 10 }, (_, i) => `a${i}: agents { ...M }`).join(' ');
+    await expectRefused(`{ ${root} } fragment M on AgentConnection { ${m} } fragment N on Agent { ${n} }`, 'expands to more than 10000 fields');
+  });
+
   it('refuses more than 10 directives', async () => {
     await expectRefused(`{ ${Array.from({ length: 11 }, (_, i) => `t${i}: __typename @include(if: true)`).join(' ')} }`, 'GRAPHQL_MAX_DIRECTIVES');
   });
