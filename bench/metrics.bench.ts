@@ -11,7 +11,7 @@
  *           indexes and TOAST), and a raw-resolution read before and after.
  *
  *   npx tsx bench/metrics.bench.ts [--agents 200] [--seconds 10] [--concurrency 8]
- *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,query]
+ *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,query,disk] [--profile]
  *   (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ import { RollupStore, rollupMinutes } from '../api/metrics/rollup.store';
 import { compactAll, partitionedSize } from './lib/compaction';
 import snappy from 'snappyjs';
 import { BENCH_TOKENS, createScratchDatabase, seedAgents, type BenchAgent } from './lib/fixtures';
-import { startServer, type ServerProcess } from './lib/proc';
+import { cpuWindow, startServer, type CpuWindow, type ServerProcess } from './lib/proc';
 
 const argv = process.argv.slice(2);
 const num = (name: string, fallback: number) => {
@@ -40,6 +40,8 @@ const AGENTS = num('agents', 200);
 const SECONDS = num('seconds', 10);
 const CONCURRENCY = num('concurrency', 8);
 const SUMMARY_AGENTS = num('summary-agents', 10_000);
+/** CPU-profile the real server's main thread (read the file with bench/profile.ts). */
+const PROFILE_DIR = argv.includes('--profile') ? path.resolve('bench/results/profiles/metrics') : undefined;
 /** Each request: SERIES series of one agent × STEPS consecutive seconds. */
 const SERIES = 50;
 const STEPS = 40;
@@ -113,7 +115,7 @@ function post(url: string, headers: Record<string, string>, bytes: Buffer): Prom
  * agent's requests go in order. Bodies are encoded before the clock starts. A first
  * round (one request per agent) makes the series and is not counted.
  */
-async function ingest(target: Target, agents: BenchAgent[], t0: number): Promise<{ rate: number; requests: number; failed: number }> {
+async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPid?: number): Promise<{ rate: number; requests: number; failed: number; cpu?: CpuWindow }> {
   const perAgent = Math.max(2, Math.ceil(((SECONDS + 5) * 400_000) / PER_REQUEST / agents.length));
   const bodies = agents.map((a, i) => Array.from({ length: perAgent }, (_, n) => body(target.format, target.key, a, i, n, t0)));
   const send = async (i: number, n: number) => {
@@ -130,6 +132,7 @@ async function ingest(target: Target, agents: BenchAgent[], t0: number): Promise
   for (let i = 0; i < agents.length; i += CONCURRENCY) await Promise.all(agents.slice(i, i + CONCURRENCY).map((_, j) => send(i + j, 0)));
   let requests = 0;
   let failed = 0;
+  const window = serverPid === undefined ? undefined : cpuWindow(serverPid, [process.pid]);
   const started = performance.now();
   const stopAt = started + SECONDS * 1000;
   await Promise.all(
@@ -145,7 +148,7 @@ async function ingest(target: Target, agents: BenchAgent[], t0: number): Promise
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { rate: (requests * PER_REQUEST) / seconds, requests, failed };
+  return { rate: (requests * PER_REQUEST) / seconds, requests, failed, cpu: window?.() };
 }
 
 async function startPrometheus(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -192,25 +195,30 @@ async function main() {
     // The server compacts nothing by itself here: the raw figures are of rows, and the
     // compaction is measured on its own at the end.
     const env = { DATABASE_URL: scratch.url, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'warn', METRICS_COMPACT_AFTER_SECONDS: '604800', ...BENCH_TOKENS };
-    const real = await startServer('Agent Monitor', 'api/main.ts', env);
+    if (PROFILE_DIR) fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
+    const real = await startServer('Agent Monitor', 'api/main.ts', env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     servers.push(real);
     // Timestamps from 20 minutes ago: inside the raw retention, never past the 5-minute future limit.
     const t0 = Date.now() - 20 * 60_000;
     const rates: Record<string, number> = {};
-    const phase = async (target: Target) => {
-      const r = await ingest(target, pushing, t0);
+    const phase = async (target: Target, serverPid?: number) => {
+      const r = await ingest(target, pushing, t0, serverPid);
       rates[target.key] = r.rate;
-      log(`  ${target.label.padEnd(36)} ${fixed(r.rate).padStart(8)} samples/s  (${r.requests} requests${r.failed ? `, ${r.failed} FAILED` : ''})`);
+      // CPU per sample, so a phase's cost can be told apart from its speed.
+      const per = (share: number) => fixed((share / r.rate) * 1e6, 1);
+      const cpu = r.cpu;
+      const cost = cpu ? `; CPU µs per sample: server ${per(cpu.server)}, PostgreSQL ${per(cpu.postgres)}, load ${per(cpu.loadgen)}` : '';
+      log(`  ${target.label.padEnd(36)} ${fixed(r.rate).padStart(8)} samples/s  (${r.requests} requests${r.failed ? `, ${r.failed} FAILED` : ''}${cost})`);
     };
     if (wanted('copy')) {
       const copy = await startServer('bare COPY', 'bench/baselines/metrics-copy.ts', env);
       servers.push(copy);
-      await phase({ key: 'copy', label: 'bare node:http + COPY (the ceiling)', format: 'json', url: copy.url, auth: false });
+      await phase({ key: 'copy', label: 'bare node:http + COPY (the ceiling)', format: 'json', url: copy.url, auth: false }, copy.pid);
       await copy.stop();
     }
-    if (wanted('rest')) await phase({ key: 'rest', label: 'Agent Monitor, REST JSON', format: 'json', url: real.url, auth: true });
-    if (wanted('otlp')) await phase({ key: 'otlp', label: 'Agent Monitor, OTLP protobuf', format: 'otlp', url: `${real.url}/v1/metrics`, auth: true });
-    if (wanted('remote')) await phase({ key: 'remote', label: 'Agent Monitor, remote write', format: 'remote', url: `${real.url}/api/v1/write`, auth: true });
+    if (wanted('rest')) await phase({ key: 'rest', label: 'Agent Monitor, REST JSON', format: 'json', url: real.url, auth: true }, real.pid);
+    if (wanted('otlp')) await phase({ key: 'otlp', label: 'Agent Monitor, OTLP protobuf', format: 'otlp', url: `${real.url}/v1/metrics`, auth: true }, real.pid);
+    if (wanted('remote')) await phase({ key: 'remote', label: 'Agent Monitor, remote write', format: 'remote', url: `${real.url}/api/v1/write`, auth: true }, real.pid);
     if (wanted('prometheus')) {
       if (!fs.existsSync(PROMETHEUS)) log(`  Prometheus: skipped, ${PROMETHEUS} not installed`);
       else {
@@ -274,18 +282,22 @@ async function main() {
       log(`  metricSummary over ${summary.metricSummary.groups[0]?.series} series for 6 h (${summary.metricSummary.resolution}, ${summary.metricSummary.groups[0]?.points.length} points): p50 ${fixed(query.summary.p50)} ms, max ${fixed(query.summary.max)} ms  (target ≤ 500 ms)`);
     }
 
-    const raw = await partitionedSize(db.db, 'metric_samples');
-    const minutes = await partitionedSize(db.db, 'metric_rollup_1m');
-    const hours = await partitionedSize(db.db, 'metric_rollup_1h');
-    log(`  disk: raw ${fixed(raw.bytes / Math.max(1, raw.rows), 1)} bytes/sample (${raw.rows} samples); 1 min roll-ups ${fixed(minutes.bytes / Math.max(1, minutes.rows), 1)} bytes/row (${minutes.rows}); 1 h roll-ups ${fixed(hours.bytes / Math.max(1, hours.rows), 1)} bytes/row (${hours.rows})`);
+    let disk: Record<string, unknown> | undefined;
+    if (wanted('disk')) {
+      const raw = await partitionedSize(db.db, 'metric_samples');
+      const minutes = await partitionedSize(db.db, 'metric_rollup_1m');
+      const hours = await partitionedSize(db.db, 'metric_rollup_1h');
+      log(`  disk: raw ${fixed(raw.bytes / Math.max(1, raw.rows), 1)} bytes/sample (${raw.rows} samples); 1 min roll-ups ${fixed(minutes.bytes / Math.max(1, minutes.rows), 1)} bytes/row (${minutes.rows}); 1 h roll-ups ${fixed(hours.bytes / Math.max(1, hours.rows), 1)} bytes/row (${hours.rows})`);
 
-    const compaction = await compactAll(db.db);
-    const perSample = compaction.blocks.bytes / Math.max(1, compaction.blocks.rows);
-    log(`  compaction: ${compaction.moved} samples into blocks in ${fixed(compaction.seconds, 1)} s (${compaction.slices} slices), ${compaction.raw.rows} rows left raw (the current hour, not rolled up into hours yet)`);
-    log(`  disk: compacted ${fixed(perSample, 1)} bytes/sample (${compaction.blocks.rows} samples in ${fixed(compaction.blocks.bytes / 1048576, 1)} MiB, tables + indexes + TOAST)  (target ≤ 24) ${perSample <= 24 ? 'met' : 'MISSED'}`);
-    if (rawRead && query) {
-      query.rawCompacted = await timed(10, rawRead);
-      log(`  1 000 s of one series at raw resolution (blocks): p50 ${fixed(query.rawCompacted.p50, 1)} ms, max ${fixed(query.rawCompacted.max, 1)} ms`);
+      const compaction = await compactAll(db.db);
+      const perSample = compaction.blocks.bytes / Math.max(1, compaction.blocks.rows);
+      log(`  compaction: ${compaction.moved} samples into blocks in ${fixed(compaction.seconds, 1)} s (${compaction.slices} slices), ${compaction.raw.rows} rows left raw (the current hour, not rolled up into hours yet)`);
+      log(`  disk: compacted ${fixed(perSample, 1)} bytes/sample (${compaction.blocks.rows} samples in ${fixed(compaction.blocks.bytes / 1048576, 1)} MiB, tables + indexes + TOAST)  (target ≤ 24) ${perSample <= 24 ? 'met' : 'MISSED'}`);
+      if (rawRead && query) {
+        query.rawCompacted = await timed(10, rawRead);
+        log(`  1 000 s of one series at raw resolution (blocks): p50 ${fixed(query.rawCompacted.p50, 1)} ms, max ${fixed(query.rawCompacted.max, 1)} ms`);
+      }
+      disk = { raw, minutes, hours, compaction };
     }
 
     log('');
@@ -297,7 +309,7 @@ async function main() {
     for (const door of ['rest', 'otlp', 'remote']) ratio(door, 'copy', 0.7);
     ratio('remote', 'prometheus', 0.5);
     fs.mkdirSync('bench/results', { recursive: true });
-    fs.writeFileSync('bench/results/metrics-latest.json', JSON.stringify({ at: new Date().toISOString(), loadavg: os.loadavg(), config: { AGENTS, SECONDS, CONCURRENCY, SUMMARY_AGENTS, PER_REQUEST }, rates, query, disk: { raw, minutes, hours, compaction } }, null, 2) + '\n');
+    fs.writeFileSync('bench/results/metrics-latest.json', JSON.stringify({ at: new Date().toISOString(), loadavg: os.loadavg(), config: { AGENTS, SECONDS, CONCURRENCY, SUMMARY_AGENTS, PER_REQUEST }, rates, query, disk }, null, 2) + '\n');
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
     for (const stop of stops.reverse()) await stop().catch(() => {});
