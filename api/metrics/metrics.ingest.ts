@@ -3,7 +3,7 @@ import { authorizeAgent } from '../auth/authenticator';
 import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
 import { AppError, badInput, notFound } from '../errors';
-import { canonicalLabels, inferKind, inferUnit, labelsHash, pointProblem, type IncomingPoint } from './metrics.input';
+import { canonicalLabels, inferKind, inferUnit, labelsHash, labelsProblem, MAX_LABELS, pointProblem, type IncomingPoint } from './metrics.input';
 import type { MetricStore, SeriesRef, WantedSeries } from './metrics.store';
 import type { SampleWriter } from './sample.writer';
 
@@ -55,14 +55,15 @@ export class MetricIngestor {
     const problems = new Problems();
     const fields: Record<string, string> = {};
     const kept: { point: IncomingPoint; key: string; canonical: string }[] = [];
+    const labels = new LabelSets();
     points.forEach((point, i) => {
-      const problem = pointProblem(point, rules);
+      const problem = pointProblem(point, rules, (l) => labels.problem(l));
       if (problem) {
         problems.add(problem);
         if (Object.keys(fields).length < MAX_FIELDS) fields[`metrics.${i}`] = problem;
         return;
       }
-      const canonical = canonicalLabels(point.labels);
+      const canonical = labels.canonical(point.labels);
       kept.push({ point, canonical, key: `${principal.agentId}\u0000${point.name}\u0000${canonical}` });
     });
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
@@ -162,5 +163,39 @@ class Problems {
 
   lines(): string[] {
     return [...this.counts].map(([problem, n]) => `${n} point${n === 1 ? '' : 's'}: ${problem}`);
+  }
+}
+
+/**
+ * The label sets of one push, each checked and made canonical once: the points of one
+ * series share their labels' object (remote write) or at least their content (JSON,
+ * OTLP), so a push of 2 000 points over 50 series checks 50 sets, not 2 000.
+ */
+class LabelSets {
+  private last?: { labels: unknown; canonical: string | undefined; problem: string | undefined };
+  private readonly problems = new Map<string, string | undefined>();
+
+  problem(labels: unknown): string | undefined {
+    return this.of(labels).problem;
+  }
+
+  /** Only for labels problem() accepted. */
+  canonical(labels: Record<string, string>): string {
+    return this.of(labels).canonical!;
+  }
+
+  private of(labels: unknown): { canonical: string | undefined; problem: string | undefined } {
+    if (this.last && this.last.labels === labels) return this.last;
+    let canonical: string | undefined;
+    let problem: string | undefined;
+    // Too many labels is refused before they are sorted.
+    if (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.keys(labels).length > MAX_LABELS) problem = labelsProblem(labels);
+    else {
+      canonical = canonicalLabels(labels as Record<string, string>);
+      if (this.problems.has(canonical)) problem = this.problems.get(canonical);
+      else this.problems.set(canonical, (problem = labelsProblem(labels)));
+    }
+    this.last = { labels, canonical, problem };
+    return this.last;
   }
 }
