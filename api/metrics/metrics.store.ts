@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { agentFilterSql } from '../agents/agents.filter';
 import { agents } from '../agents/agents.table';
 import type { AgentFilter } from '../agents/agents.types';
-import type { Database, Db } from '../db';
+import { pgErrorCode, type Database, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
 import { latestSample, samplesIn } from './samples.sql';
 
@@ -66,6 +66,8 @@ const toRef = (r: SeriesRecord): SeriesRef => ({
   unit: r.unit,
 });
 
+// PostgreSQL's unique_violation.
+const UNIQUE_VIOLATION = '23505';
 const arrayLiteral = (numbers: number[]) => `{${numbers.join(',')}}`;
 
 /** The SQL of the metrics domain: series, samples, and the reads of both. */
@@ -128,13 +130,17 @@ export class MetricStore {
    * (JavaScript's shortest round trip) float8 reads back exactly.
    */
   async insertSamples(seriesIds: number[], ats: number[], values: number[]): Promise<void> {
-    await this.prepared(
-      'metric_samples_insert',
-      sql`insert into metric_samples (series_id, at, value)
-          select s, timestamptz 'epoch' + t * interval '1 millisecond', v
-          from unnest(${arrayLiteral(seriesIds)}::int[], ${arrayLiteral(ats)}::float8[], ${arrayLiteral(values)}::float8[]) as u(s, t, v)
-          on conflict do nothing`,
-    );
+    const rows = sql`select s, timestamptz 'epoch' + t * interval '1 millisecond', v
+          from unnest(${arrayLiteral(seriesIds)}::int[], ${arrayLiteral(ats)}::float8[], ${arrayLiteral(values)}::float8[]) as u(s, t, v)`;
+    // A plain insert first: checking each row for a conflict before inserting it costs
+    // PostgreSQL more than the insert, and repeats are rare (a sender's retry). A batch that
+    // holds one fails as a whole and goes again, skipping the repeats.
+    try {
+      await this.prepared('metric_samples_insert', sql`insert into metric_samples (series_id, at, value) ${rows}`);
+    } catch (err) {
+      if (pgErrorCode(err) !== UNIQUE_VIOLATION) throw err;
+      await this.prepared('metric_samples_insert_skipping', sql`insert into metric_samples (series_id, at, value) ${rows} on conflict do nothing`);
+    }
   }
 
   /** Marks roll-up buckets to compute again (level 1: minutes, 2: hours). */

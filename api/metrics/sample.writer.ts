@@ -1,4 +1,5 @@
 import { FlushScheduler } from '../batching';
+import { pgErrorCode } from '../db';
 import { withRetry } from '../liveness/retry';
 import { HOUR, LATE_MS, MINUTE } from './rollup.store';
 
@@ -19,10 +20,6 @@ interface Pending {
 
 // PostgreSQL's "no partition of relation … found for row".
 const NO_PARTITION = '23514';
-const codeOf = (err: unknown): string | undefined => {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
-  return undefined;
-};
 
 /**
  * Coalesces the samples of concurrent requests into one INSERT per flush (up to
@@ -111,7 +108,7 @@ export class SampleWriter {
     try {
       await withRetry(() => this.opts.insert(batch));
     } catch (err) {
-      if (codeOf(err) !== NO_PARTITION) throw err;
+      if (pgErrorCode(err) !== NO_PARTITION) throw err;
       await this.opts.ensurePartitions();
       await withRetry(() => this.opts.insert(batch));
     }
