@@ -166,10 +166,21 @@ class Problems {
   }
 }
 
+/** The same object, or two plain objects with the same keys and values (the points of one series in a JSON push). */
+function sameLabels(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) || Array.isArray(b)) return false;
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const k of keys) if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k] || !Object.hasOwn(a, k)) return false;
+  return true;
+}
+
 /**
  * The label sets of one push, each checked and made canonical once: the points of one
  * series share their labels' object (remote write) or at least their content (JSON,
- * OTLP), so a push of 2 000 points over 50 series checks 50 sets, not 2 000.
+ * OTLP), and follow one another, so a push of 2 000 points over 50 series checks 50
+ * sets, not 2 000.
  */
 class LabelSets {
   private last?: { labels: unknown; canonical: string | undefined; problem: string | undefined };
@@ -185,7 +196,7 @@ class LabelSets {
   }
 
   private of(labels: unknown): { canonical: string | undefined; problem: string | undefined } {
-    if (this.last && this.last.labels === labels) return this.last;
+    if (this.last && sameLabels(this.last.labels, labels)) return this.last;
     let canonical: string | undefined;
     let problem: string | undefined;
     // Too many labels is refused before they are sorted.
