@@ -67,7 +67,7 @@ export class MetricService {
       maxSamples: 20_000,
       maxInFlight: deps.maxInFlight,
       insert: (b) => this.store.insertSamples(b.seriesIds, b.ats, b.values),
-      markLate: (minutes) => this.store.mark(1, minutes),
+      markLate: (minutes, series) => rollups.mark(1, minutes, series),
       markCompacted: (hours) => compaction.markHours(hours),
       compactAfterMs: config.compactAfterMs,
       ensurePartitions: () => this.jobs.maintain().then(() => undefined),

@@ -4,7 +4,7 @@ import { agents } from '../agents/agents.table';
 import type { AgentFilter } from '../agents/agents.types';
 import { pgErrorCode, type Database, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
-import { latestSample, samplesIn } from './samples.sql';
+import { latestSample, numberArray, samplesIn } from './samples.sql';
 
 export interface SeriesRef {
   id: number;
@@ -68,7 +68,6 @@ const toRef = (r: SeriesRecord): SeriesRef => ({
 
 // PostgreSQL's unique_violation.
 const UNIQUE_VIOLATION = '23505';
-const arrayLiteral = (numbers: number[]) => `{${numbers.join(',')}}`;
 
 /** The SQL of the metrics domain: series, samples, and the reads of both. */
 export class MetricStore {
@@ -131,7 +130,7 @@ export class MetricStore {
    */
   async insertSamples(seriesIds: number[], ats: number[], values: number[]): Promise<void> {
     const rows = sql`select s, timestamptz 'epoch' + t * interval '1 millisecond', v
-          from unnest(${arrayLiteral(seriesIds)}::int[], ${arrayLiteral(ats)}::float8[], ${arrayLiteral(values)}::float8[]) as u(s, t, v)`;
+          from unnest(${numberArray(seriesIds)}::int[], ${numberArray(ats)}::float8[], ${numberArray(values)}::float8[]) as u(s, t, v)`;
     // A plain insert first: checking each row for a conflict before inserting it costs
     // PostgreSQL more than the insert, and repeats are rare (a sender's retry). A batch that
     // holds one fails as a whole and goes again, skipping the repeats.
@@ -141,14 +140,6 @@ export class MetricStore {
       if (pgErrorCode(err) !== UNIQUE_VIOLATION) throw err;
       await this.prepared('metric_samples_insert_skipping', sql`insert into metric_samples (series_id, at, value) ${rows} on conflict do nothing`);
     }
-  }
-
-  /** Marks roll-up buckets to compute again (level 1: minutes, 2: hours). */
-  async mark(level: 1 | 2, buckets: number[], db: Db = this.db): Promise<void> {
-    if (buckets.length === 0) return;
-    await db.execute(sql`
-      insert into metric_rollup_marks (level, bucket)
-      select ${level}, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(buckets)}::float8[]) as b`);
   }
 
   /**

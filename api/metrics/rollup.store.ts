@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db';
-import { samplesIn } from './samples.sql';
+import { numberArray, samplesIn } from './samples.sql';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -23,25 +23,30 @@ const date = (v: unknown) => (v === null || v === undefined ? null : v instanceo
 
 const ROLLUP_COLUMNS = sql`count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, last = excluded.last, last_at = excluded.last_at`;
 
+/** The series a roll-up covers: those listed, or every series (null). */
+type SeriesIds = number[] | null;
+const seriesIn = (ids: SeriesIds) => (ids ? sql`${numberArray(ids)}::int[]` : undefined);
+
 /**
  * Rolls up raw samples (rows and compacted blocks) in [from, to) into minutes, replacing
- * what those minutes held; only the minutes listed in `only`, when given.
+ * what those minutes held; only the minutes listed in `only`, when given, and only the
+ * series listed in `ids`.
  */
-export const rollupMinutes = (from: Date, to: Date, only?: number[]) => sql`
+export const rollupMinutes = (from: Date, to: Date, only?: number[], ids: SeriesIds = null) => sql`
   insert into metric_rollup_1m (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 minute', at, timestamptz 'epoch'), count(*), sum(value), min(value), max(value),
          (array_agg(value order by at desc))[1], max(at)
-  from (${samplesIn({ from, to })}) s
+  from (${samplesIn({ from, to, ids: seriesIn(ids) })}) s
   ${only ? sql`where date_bin(interval '1 minute', at, timestamptz 'epoch') = any(${sql.param(only.map((m) => new Date(m).toISOString()))}::timestamptz[])` : sql``}
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
 
-/** Rolls up the minutes in [from, to) into hours, replacing what those hours held. */
-export const rollupHours = (from: Date, to: Date) => sql`
+/** Rolls up the minutes in [from, to) into hours, replacing what those hours held; only the series in `ids`, when given. */
+export const rollupHours = (from: Date, to: Date, ids: SeriesIds = null) => sql`
   insert into metric_rollup_1h (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
          (array_agg(last order by last_at desc))[1], max(last_at)
-  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}
+  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}${ids ? sql` and series_id = any(${seriesIn(ids)})` : sql``}
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
 
@@ -60,6 +65,18 @@ export interface Retention {
   rawRetentionDays: number;
   minuteRetentionDays: number;
   hourRetentionDays: number;
+}
+
+/** Series to roll up in a bucket: a set, or every series (null). */
+type SeriesSet = Set<number> | null;
+const idsOf = (set: SeriesSet): SeriesIds => (set ? [...set] : null);
+/** Adds a series (null: every series) to what `key` holds. */
+function gather(map: Map<number, SeriesSet>, key: number, id: number | null): void {
+  const set = map.get(key);
+  if (set === null) return;
+  if (id === null) map.set(key, null);
+  else if (set) set.add(id);
+  else map.set(key, new Set([id]));
 }
 
 /** The SQL of the roll-up and retention jobs; each call is safe on every replica at once. */
@@ -109,27 +126,38 @@ export class RollupStore {
     });
   }
 
+  /** Marks roll-up buckets (level 1: minutes, 2: hours) to compute again, each for one series (null: every series). */
+  async mark(level: 1 | 2, buckets: number[], series: (number | null)[], db: Db = this.db): Promise<void> {
+    if (buckets.length === 0) return;
+    await db.execute(sql`
+      insert into metric_rollup_marks (level, bucket, series_id)
+      select ${level}, timestamptz 'epoch' + b * interval '1 millisecond', s
+      from unnest(${numberArray(buckets)}::float8[], ${numberArray(series)}::int[]) as u(b, s)`);
+  }
+
   /**
-   * Rolls up again the buckets marked by late samples: minutes first, each of which marks
-   * its hour. Marks are claimed with SKIP LOCKED and removed in the transaction that
-   * recomputes them, so a replica that dies mid-way leaves them for the next. A bucket may
-   * be marked several times (marks have no unique key); its repeats claimed together are
-   * computed once, and one marked while it is being computed stays for the next round.
+   * Rolls up again the buckets marked by late samples, for the series marked: minutes
+   * first, each of which marks its hour for the same series. Marks are claimed with SKIP
+   * LOCKED and removed in the transaction that recomputes them, so a replica that dies
+   * mid-way leaves them for the next. A bucket may be marked several times (marks have no
+   * unique key); its repeats claimed together are computed once, and one marked while it
+   * is being computed stays for the next round.
    */
   async recomputeMarked(limit = 2000): Promise<number> {
     let done = 0;
     for (const level of [1, 2] as const) {
       done += await this.db.transaction(async (tx) => {
-        const rows = rowsOf<{ bucket: unknown }>(
+        const rows = rowsOf<{ bucket: unknown; series_id: number | null }>(
           await tx.execute(sql`
             with claimed as (
               select ctid from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
             )
             delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
-            returning m.bucket`),
+            returning m.bucket, m.series_id`),
         );
-        const claimed = [...new Set(rows.map((r) => date(r.bucket)!.getTime()))];
-        if (level === 2 && claimed.length > 0) {
+        const claimed = new Map<number, SeriesSet>();
+        for (const r of rows) gather(claimed, date(r.bucket)!.getTime(), r.series_id);
+        if (level === 2 && claimed.size > 0) {
           // The state row, waited for: an advance in progress on another replica finishes
           // first, so the open hour is recomputed over exactly the minutes it says it covers.
           const [state] = rowsOf<{ hour_done: unknown; hour_open_done: unknown }>(
@@ -137,22 +165,31 @@ export class RollupStore {
           );
           const hourDone = date(state?.hour_done)?.getTime() ?? -Infinity;
           const openDone = date(state?.hour_open_done)?.getTime();
-          for (const start of claimed) {
-            if (start < hourDone) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR)));
-            else if (start === hourDone && openDone !== undefined) await tx.execute(rollupHours(new Date(start), new Date(openDone)));
+          for (const [start, series] of claimed) {
+            if (start < hourDone) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR), idsOf(series)));
+            else if (start === hourDone && openDone !== undefined) await tx.execute(rollupHours(new Date(start), new Date(openDone), idsOf(series)));
             // A later hour: advance computes it whole when it gets there.
           }
         }
-        // Minutes by hour: a compacted hour's blocks are read once for all its marked minutes.
-        const byHour = new Map<number, number[]>();
-        if (level === 1) for (const m of claimed) byHour.set(floorTo(m, HOUR), [...(byHour.get(floorTo(m, HOUR)) ?? []), m]);
-        for (const [hour, minutes] of byHour) await tx.execute(rollupMinutes(new Date(hour), new Date(hour + HOUR), minutes));
-        if (level === 1 && claimed.length > 0) {
-          const hours = [...new Set(claimed.map((m) => floorTo(m, HOUR)))];
-          await tx.execute(sql`insert into metric_rollup_marks (level, bucket)
-                               select 2, timestamptz 'epoch' + b * interval '1 millisecond' from unnest(${sql.param(hours)}::float8[]) as b`);
+        if (level === 1 && claimed.size > 0) {
+          // Minutes by hour: a compacted hour's blocks are read once for all its marked
+          // minutes, for the series marked in any of them.
+          const minutes = new Map<number, number[]>();
+          const series = new Map<number, SeriesSet>();
+          for (const [minute, ids] of claimed) {
+            const hour = floorTo(minute, HOUR);
+            minutes.set(hour, [...(minutes.get(hour) ?? []), minute]);
+            for (const id of ids ?? [null]) gather(series, hour, id);
+          }
+          const hours: number[] = [];
+          const hourSeries: (number | null)[] = [];
+          for (const [hour, ids] of series) {
+            await tx.execute(rollupMinutes(new Date(hour), new Date(hour + HOUR), minutes.get(hour), idsOf(ids)));
+            for (const id of ids ?? [null]) hours.push(hour), hourSeries.push(id);
+          }
+          await this.mark(2, hours, hourSeries, tx);
         }
-        return claimed.length;
+        return claimed.size;
       });
     }
     return done;

@@ -38,8 +38,8 @@ export class SampleWriter {
       maxSamples: number;
       maxInFlight: number;
       insert(batch: SampleBatch): Promise<void>;
-      /** Minutes whose roll-up must be computed again, for samples that came late. */
-      markLate(minutes: number[]): Promise<void>;
+      /** Minutes whose roll-up must be computed again for a series (pairs of `minutes[i]`, `series[i]`), for samples that came late. */
+      markLate(minutes: number[], series: number[]): Promise<void>;
       /** Hours that may have been compacted already, for samples that came for them; and when an hour is. */
       markCompacted(hours: number[]): Promise<void>;
       compactAfterMs: number;
@@ -97,7 +97,7 @@ export class SampleWriter {
     }
     try {
       await this.insert(merged);
-      await this.markLate(merged.ats);
+      await this.markLate(merged);
       for (const p of taken) p.resolve();
     } catch (err) {
       for (const p of taken) p.reject(err);
@@ -119,19 +119,29 @@ export class SampleWriter {
    * compacts an hour `compactAfterMs` after its end, by a clock that may run ahead of this
    * one by up to COMPACT_SLACK_MS) is marked to be merged again.
    */
-  private async markLate(ats: number[]): Promise<void> {
+  private async markLate({ seriesIds, ats }: SampleBatch): Promise<void> {
     const now = this.opts.now();
     const late = now - LATE_MS;
     const compacted = now - this.opts.compactAfterMs + COMPACT_SLACK_MS;
-    let minutes: Set<number> | undefined;
+    let minutes: Map<number, Set<number>> | undefined;
     let hours: Set<number> | undefined;
-    for (const at of ats) {
+    for (let i = 0; i < ats.length; i++) {
+      const at = ats[i];
       if (at >= late) continue;
-      (minutes ??= new Set()).add(Math.floor(at / MINUTE) * MINUTE);
+      const minute = Math.floor(at / MINUTE) * MINUTE;
+      minutes ??= new Map();
+      const series = minutes.get(minute);
+      if (series) series.add(seriesIds[i]);
+      else minutes.set(minute, new Set([seriesIds[i]]));
       const hour = Math.floor(at / HOUR) * HOUR;
       if (hour + HOUR <= compacted) (hours ??= new Set()).add(hour);
     }
-    if (minutes) await withRetry(() => this.opts.markLate([...minutes]));
+    if (minutes) {
+      const buckets: number[] = [];
+      const series: number[] = [];
+      for (const [minute, ids] of minutes) for (const id of ids) buckets.push(minute), series.push(id);
+      await withRetry(() => this.opts.markLate(buckets, series));
+    }
     if (hours) await withRetry(() => this.opts.markCompacted([...hours]));
   }
 

@@ -109,6 +109,32 @@ describe('metric storage', () => {
     expect(hour.series[0].points[0].max).toBe(2007);
   });
 
+  it('rolls a late minute up again for the series that had late samples only, and their hours likewise', async () => {
+    const [a, b] = [await newAgent(), await newAgent()];
+    const base = Math.floor((clock.now().getTime() - 3 * HOUR) / HOUR) * HOUR;
+    const minute = base + 10 * MINUTE;
+    await Promise.all([a, b].map((agent) => push(agent, [{ name: 'late_series', value: 1, at: iso(minute + 1_000) }])));
+    const db = server.app.database.db;
+    const rows = async <T>(q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows;
+    const [idA, idB] = await Promise.all(
+      [a, b].map(async (agent) => (await rows<{ id: number }>(sql`select id from metric_series where agent_id = ${agent.id} and name = 'late_series'`))[0].id),
+    );
+    const counts = async (table: 'metric_rollup_1m' | 'metric_rollup_1h', id: number, bucket: number) =>
+      (await rows<{ count: number }>(sql`select count from ${sql.raw(table)} where series_id = ${id} and bucket = ${new Date(bucket)}`))[0]?.count;
+    await waitFor(async () => (await counts('metric_rollup_1h', idA, base)) === 1 && (await counts('metric_rollup_1h', idB, base)) === 1, {
+      what: "both series' late minute and hour rolled up",
+    });
+
+    // B's rows made wrong on purpose: a recompute of B's minute or hour would mend them.
+    await db.execute(sql`update metric_rollup_1m set count = 99 where series_id = ${idB} and bucket = ${new Date(minute)}`);
+    await db.execute(sql`update metric_rollup_1h set count = 99 where series_id = ${idB} and bucket = ${new Date(base)}`);
+    await push(a, [{ name: 'late_series', value: 2, at: iso(minute + 2_000) }]);
+    await waitFor(async () => (await counts('metric_rollup_1h', idA, base)) === 2, { what: "A's hour rolled up again" });
+    expect(await counts('metric_rollup_1m', idA, minute)).toBe(2);
+    expect(await counts('metric_rollup_1m', idB, minute)).toBe(99);
+    expect(await counts('metric_rollup_1h', idB, base)).toBe(99);
+  });
+
   it("keeps the open hour's roll-up row current, so a read over hours that ends now takes each sample once", async () => {
     const agent = await newAgent();
     const db = server.app.database.db;

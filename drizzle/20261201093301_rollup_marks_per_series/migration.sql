@@ -1,0 +1,1 @@
+ALTER TABLE "metric_rollup_marks" ADD COLUMN "series_id" integer;
