@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db';
 import { numberArray, samplesIn } from './samples.sql';
 
@@ -23,30 +23,31 @@ const date = (v: unknown) => (v === null || v === undefined ? null : v instanceo
 
 const ROLLUP_COLUMNS = sql`count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, last = excluded.last, last_at = excluded.last_at`;
 
-/** The series a roll-up covers: those listed, or every series (null). */
-type SeriesIds = number[] | null;
-const seriesIn = (ids: SeriesIds) => (ids ? sql`${numberArray(ids)}::int[]` : undefined);
+/**
+ * The value with the latest time in a group: the greatest (time, value) pair (times are
+ * unique per series). An aggregate without an order, so PostgreSQL may hash the groups
+ * rather than sort every sample.
+ */
+const lastOf = (value: SQL, at: SQL) => sql`(max(array[extract(epoch from ${at})::float8, ${value}]))[2]`;
 
 /**
  * Rolls up raw samples (rows and compacted blocks) in [from, to) into minutes, replacing
- * what those minutes held; only the minutes listed in `only`, when given, and only the
- * series listed in `ids`.
+ * what those minutes held; only the series listed in `ids`, when given.
  */
-export const rollupMinutes = (from: Date, to: Date, only?: number[], ids: SeriesIds = null) => sql`
+export const rollupMinutes = (from: Date, to: Date, ids?: number[]) => sql`
   insert into metric_rollup_1m (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 minute', at, timestamptz 'epoch'), count(*), sum(value), min(value), max(value),
-         (array_agg(value order by at desc))[1], max(at)
-  from (${samplesIn({ from, to, ids: seriesIn(ids) })}) s
-  ${only ? sql`where date_bin(interval '1 minute', at, timestamptz 'epoch') = any(${sql.param(only.map((m) => new Date(m).toISOString()))}::timestamptz[])` : sql``}
+         ${lastOf(sql`value`, sql`at`)}, max(at)
+  from (${samplesIn({ from, to, ids: ids && sql`${numberArray(ids)}::int[]` })}) s
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
 
 /** Rolls up the minutes in [from, to) into hours, replacing what those hours held; only the series in `ids`, when given. */
-export const rollupHours = (from: Date, to: Date, ids: SeriesIds = null) => sql`
+export const rollupHours = (from: Date, to: Date, ids?: number[]) => sql`
   insert into metric_rollup_1h (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
-         (array_agg(last order by last_at desc))[1], max(last_at)
-  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}${ids ? sql` and series_id = any(${seriesIn(ids)})` : sql``}
+         ${lastOf(sql`last`, sql`last_at`)}, max(last_at)
+  from metric_rollup_1m where bucket >= ${from} and bucket < ${to}${ids ? sql` and series_id = any(${numberArray(ids)}::int[])` : sql``}
   group by 1, 2
   on conflict (series_id, bucket) do update set ${ROLLUP_COLUMNS}`;
 
@@ -54,7 +55,7 @@ export const rollupHours = (from: Date, to: Date, ids: SeriesIds = null) => sql`
 const mergeIntoHour = (from: Date, to: Date) => sql`
   insert into metric_rollup_1h as h (series_id, bucket, count, sum, min, max, last, last_at)
   select series_id, date_bin(interval '1 hour', bucket, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
-         (array_agg(last order by last_at desc))[1], max(last_at)
+         ${lastOf(sql`last`, sql`last_at`)}, max(last_at)
   from metric_rollup_1m where bucket >= ${from} and bucket < ${to}
   group by 1, 2
   on conflict (series_id, bucket) do update set
@@ -69,7 +70,7 @@ export interface Retention {
 
 /** Series to roll up in a bucket: a set, or every series (null). */
 type SeriesSet = Set<number> | null;
-const idsOf = (set: SeriesSet): SeriesIds => (set ? [...set] : null);
+const idsOf = (set: SeriesSet) => (set ? [...set] : undefined);
 /** Adds a series (null: every series) to what `key` holds. */
 function gather(map: Map<number, SeriesSet>, key: number, id: number | null): void {
   const set = map.get(key);
@@ -172,21 +173,15 @@ export class RollupStore {
           }
         }
         if (level === 1 && claimed.size > 0) {
-          // Minutes by hour: a compacted hour's blocks are read once for all its marked
-          // minutes, for the series marked in any of them.
-          const minutes = new Map<number, number[]>();
-          const series = new Map<number, SeriesSet>();
+          // Each minute for its marked series alone, then their hours likewise.
+          const hourMarks = new Map<number, SeriesSet>();
           for (const [minute, ids] of claimed) {
-            const hour = floorTo(minute, HOUR);
-            minutes.set(hour, [...(minutes.get(hour) ?? []), minute]);
-            for (const id of ids ?? [null]) gather(series, hour, id);
+            await tx.execute(rollupMinutes(new Date(minute), new Date(minute + MINUTE), idsOf(ids)));
+            for (const id of ids ?? [null]) gather(hourMarks, floorTo(minute, HOUR), id);
           }
           const hours: number[] = [];
           const hourSeries: (number | null)[] = [];
-          for (const [hour, ids] of series) {
-            await tx.execute(rollupMinutes(new Date(hour), new Date(hour + HOUR), minutes.get(hour), idsOf(ids)));
-            for (const id of ids ?? [null]) hours.push(hour), hourSeries.push(id);
-          }
+          for (const [hour, ids] of hourMarks) for (const id of ids ?? [null]) hours.push(hour), hourSeries.push(id);
           await this.mark(2, hours, hourSeries, tx);
         }
         return claimed.size;
