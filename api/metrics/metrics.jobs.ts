@@ -41,7 +41,7 @@ export class MetricJobs {
     this.rolling ??= (async () => {
       // Catching up after downtime: a bounded slice per statement, as many as it takes.
       for (let i = 0; i < 1000 && (await this.deps.rollups.advance(this.deps.clock.now(), this.deps.config)); i++);
-      for (let i = 0; i < 50 && (await this.deps.rollups.recomputeMarked()) > 0; i++);
+      await this.deps.rollups.recomputeMarked();
     })().finally(() => (this.rolling = undefined));
     return this.rolling;
   }

@@ -138,56 +138,65 @@ export class RollupStore {
 
   /**
    * Rolls up again the buckets marked by late samples, for the series marked: minutes
-   * first, each of which marks its hour for the same series. Marks are claimed with SKIP
-   * LOCKED and removed in the transaction that recomputes them, so a replica that dies
-   * mid-way leaves them for the next. A bucket may be marked several times (marks have no
-   * unique key); its repeats claimed together are computed once, and one marked while it
-   * is being computed stays for the next round.
+   * first (up to `rounds` transactions), each of which marks its hour for the same series,
+   * then those hours, so an hour whose minutes were marked over several rounds is
+   * computed once. Returns the buckets recomputed.
    */
-  async recomputeMarked(limit = 2000): Promise<number> {
+  async recomputeMarked(rounds = 50): Promise<number> {
     let done = 0;
-    for (const level of [1, 2] as const) {
-      done += await this.db.transaction(async (tx) => {
-        const rows = rowsOf<{ bucket: unknown; series_id: number | null }>(
-          await tx.execute(sql`
-            with claimed as (
-              select ctid from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
-            )
-            delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
-            returning m.bucket, m.series_id`),
-        );
-        const claimed = new Map<number, SeriesSet>();
-        for (const r of rows) gather(claimed, date(r.bucket)!.getTime(), r.series_id);
-        if (level === 2 && claimed.size > 0) {
-          // The state row, waited for: an advance in progress on another replica finishes
-          // first, so the open hour is recomputed over exactly the minutes it says it covers.
-          const [state] = rowsOf<{ hour_done: unknown; hour_open_done: unknown }>(
-            await tx.execute(sql`select hour_done, hour_open_done from metric_rollup_state where id = 1 for update`),
-          );
-          const hourDone = date(state?.hour_done)?.getTime() ?? -Infinity;
-          const openDone = date(state?.hour_open_done)?.getTime();
-          for (const [start, series] of claimed) {
-            if (start < hourDone) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR), idsOf(series)));
-            else if (start === hourDone && openDone !== undefined) await tx.execute(rollupHours(new Date(start), new Date(openDone), idsOf(series)));
-            // A later hour: advance computes it whole when it gets there.
-          }
-        }
-        if (level === 1 && claimed.size > 0) {
-          // Each minute for its marked series alone, then their hours likewise.
-          const hourMarks = new Map<number, SeriesSet>();
-          for (const [minute, ids] of claimed) {
-            await tx.execute(rollupMinutes(new Date(minute), new Date(minute + MINUTE), idsOf(ids)));
-            for (const id of ids ?? [null]) gather(hourMarks, floorTo(minute, HOUR), id);
-          }
-          const hours: number[] = [];
-          const hourSeries: (number | null)[] = [];
-          for (const [hour, ids] of hourMarks) for (const id of ids ?? [null]) hours.push(hour), hourSeries.push(id);
-          await this.mark(2, hours, hourSeries, tx);
-        }
-        return claimed.size;
-      });
+    for (const [level, limit] of [[1, 2_000], [2, 20_000]] as const) {
+      for (let i = 0, n = 0; i < rounds && (n = await this.recompute(level, limit)) > 0; i++) done += n;
     }
     return done;
+  }
+
+  /**
+   * One transaction of recomputeMarked. Marks are claimed with SKIP LOCKED and removed in
+   * the transaction that recomputes them, so a replica that dies mid-way leaves them for
+   * the next. A bucket may be marked several times (marks have no unique key); its repeats
+   * claimed together are computed once, and one marked while it is being computed stays
+   * for the next round.
+   */
+  private recompute(level: 1 | 2, limit: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows = rowsOf<{ bucket: unknown; series_id: number | null }>(
+        await tx.execute(sql`
+          with claimed as (
+            select ctid from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
+          )
+          delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
+          returning m.bucket, m.series_id`),
+      );
+      const claimed = new Map<number, SeriesSet>();
+      for (const r of rows) gather(claimed, date(r.bucket)!.getTime(), r.series_id);
+      if (level === 2 && claimed.size > 0) {
+        // The state row, waited for: an advance in progress on another replica finishes
+        // first, so the open hour is recomputed over exactly the minutes it says it covers.
+        const [state] = rowsOf<{ hour_done: unknown; hour_open_done: unknown }>(
+          await tx.execute(sql`select hour_done, hour_open_done from metric_rollup_state where id = 1 for update`),
+        );
+        const hourDone = date(state?.hour_done)?.getTime() ?? -Infinity;
+        const openDone = date(state?.hour_open_done)?.getTime();
+        for (const [start, series] of claimed) {
+          if (start < hourDone) await tx.execute(rollupHours(new Date(start), new Date(start + HOUR), idsOf(series)));
+          else if (start === hourDone && openDone !== undefined) await tx.execute(rollupHours(new Date(start), new Date(openDone), idsOf(series)));
+          // A later hour: advance computes it whole when it gets there.
+        }
+      }
+      if (level === 1 && claimed.size > 0) {
+        // Each minute for its marked series alone, then their hours likewise.
+        const hourMarks = new Map<number, SeriesSet>();
+        for (const [minute, ids] of claimed) {
+          await tx.execute(rollupMinutes(new Date(minute), new Date(minute + MINUTE), idsOf(ids)));
+          for (const id of ids ?? [null]) gather(hourMarks, floorTo(minute, HOUR), id);
+        }
+        const hours: number[] = [];
+        const hourSeries: (number | null)[] = [];
+        for (const [hour, ids] of hourMarks) for (const id of ids ?? [null]) hours.push(hour), hourSeries.push(id);
+        await this.mark(2, hours, hourSeries, tx);
+      }
+      return claimed.size;
+    });
   }
 
   /**
