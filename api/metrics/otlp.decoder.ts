@@ -1,7 +1,7 @@
 import type { IncomingPoint } from './metrics.input';
 import { LABEL_PATTERN } from './metrics.input';
-import { nanosToMillis, OtlpRequest, toNumber } from './proto';
 import type { MetricKind } from './metrics.table';
+import { OtlpRequest } from './proto';
 
 export class DecodeError extends Error {}
 
@@ -16,19 +16,14 @@ const DELTA = 1;
 const CUMULATIVE = 2;
 // DataPointFlags.FLAG_NO_RECORDED_VALUE: the point stands for a gap, not a value.
 const NO_RECORDED_VALUE = 1;
+/** Attribute values (arrays, key-value lists) nested deeper than this are refused. */
+const MAX_VALUE_DEPTH = 16;
 
-type Msg = Record<string, any>;
-
-export function decodeOtlpProtobuf(body: Uint8Array, now: number): Decoded {
-  let message: Msg;
-  try {
-    message = OtlpRequest.decode(body) as unknown as Msg;
-  } catch (err) {
-    throw new DecodeError(`the body is not a protobuf ExportMetricsServiceRequest: ${(err as Error).message}`);
-  }
-  return walk(message, now);
-}
-
+/**
+ * OTLP/JSON: read by protobufjs (which knows the JSON mapping: lowerCamelCase names,
+ * 64-bit integers as strings, enums by name) and written back to the wire format, so one
+ * reader below gives both encodings the same meaning.
+ */
 export function decodeOtlpJson(body: Buffer, now: number): Decoded {
   let json: unknown;
   try {
@@ -37,120 +32,307 @@ export function decodeOtlpJson(body: Buffer, now: number): Decoded {
     throw new DecodeError(`the body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DecodeError('the body must be a JSON ExportMetricsServiceRequest object');
-  let message: Msg;
+  let wire: Uint8Array;
   try {
-    message = OtlpRequest.fromObject(json) as unknown as Msg;
+    wire = OtlpRequest.encode(OtlpRequest.fromObject(json)).finish();
   } catch (err) {
     throw new DecodeError(`the body is not an ExportMetricsServiceRequest: ${(err as Error).message}`);
   }
-  return walk(message, now);
+  return read(wire, now);
 }
 
 /**
+ * An ExportMetricsServiceRequest in the protobuf wire format (opentelemetry-proto v1;
+ * field numbers from collector/metrics/v1/metrics_service.proto and metrics/v1/metrics.proto),
+ * read straight into points: no message objects, and the points of one series share one
+ * labels object (consecutive data points with the same attribute bytes).
+ *
  * Gauges are gauges. Sums: cumulative and monotonic ones are counters (read as rates),
  * other cumulative ones gauges, delta ones delta series. Histograms (explicit and
  * exponential) and summaries become `<name>_count` and `<name>_sum`, of their
  * temporality's kind; a summary's quantiles are gauges with a `quantile` label.
  * Data point attributes become labels (keys with other characters than letters, digits,
  * `_` and `.` have those replaced by `_`); resource and scope attributes are not kept.
+ * A point without a time is taken as now.
  */
-function walk(message: Msg, now: number): Decoded {
-  const points: IncomingPoint[] = [];
-  const refused = new Map<string, number>();
-  const refuse = (reason: string, n = 1) => refused.set(reason, (refused.get(reason) ?? 0) + n);
-  for (const rm of message.resourceMetrics ?? []) {
-    for (const sm of rm.scopeMetrics ?? []) {
-      for (const metric of sm.metrics ?? []) {
-        const name: string = metric.name ?? '';
-        const unit: string | undefined = metric.unit || undefined;
-        const add = (suffix: string, kind: MetricKind, dp: Msg, value: number, extra?: Record<string, string>) =>
-          points.push({ name: name + suffix, labels: extra ? { ...labelsOf(dp.attributes), ...extra } : labelsOf(dp.attributes), value, at: timeOf(dp, now), kind, unit: suffix === '_count' ? undefined : unit });
-        switch (metric.data) {
-          case 'gauge':
-            for (const dp of metric.gauge.dataPoints ?? []) if (recorded(dp)) add('', 'gauge', dp, numberValue(dp));
-            break;
-          case 'sum': {
-            const t = metric.sum.aggregationTemporality;
-            const kind = t === DELTA ? 'delta' : t === CUMULATIVE ? (metric.sum.isMonotonic ? 'counter' : 'gauge') : undefined;
-            const dps = metric.sum.dataPoints ?? [];
-            if (!kind) refuse(`sum ${name} has no aggregation temporality`, dps.length);
-            else for (const dp of dps) if (recorded(dp)) add('', kind, dp, numberValue(dp));
-            break;
-          }
-          case 'histogram':
-          case 'exponentialHistogram': {
-            const h = metric[metric.data];
-            const t = h.aggregationTemporality;
-            const dps = h.dataPoints ?? [];
-            if (t !== DELTA && t !== CUMULATIVE) {
-              refuse(`histogram ${name} has no aggregation temporality`, dps.length);
-              break;
-            }
-            const kind = t === DELTA ? 'delta' : 'counter';
-            for (const dp of dps) {
-              if (!recorded(dp)) continue;
-              add('_count', kind, dp, toNumber(dp.count));
-              // sum is optional (absent when observations may be negative).
-              if (Object.prototype.hasOwnProperty.call(dp, 'sum')) add('_sum', kind, dp, dp.sum);
-            }
-            break;
-          }
-          case 'summary':
-            for (const dp of metric.summary.dataPoints ?? []) {
-              if (!recorded(dp)) continue;
-              add('_count', 'counter', dp, toNumber(dp.count));
-              add('_sum', 'counter', dp, dp.sum ?? 0);
-              for (const q of dp.quantileValues ?? []) add('', 'gauge', dp, q.value ?? 0, { quantile: String(q.quantile ?? 0) });
-            }
-            break;
-          default:
-            refuse(`metric ${name || '(unnamed)'} has no data`);
-        }
+export function decodeOtlpProtobuf(body: Uint8Array, now: number): Decoded {
+  try {
+    return read(body, now);
+  } catch (err) {
+    if (err instanceof DecodeError) throw new DecodeError(`the body is not a protobuf ExportMetricsServiceRequest: ${err.message}`);
+    throw err;
+  }
+}
+
+function read(body: Uint8Array, now: number): Decoded {
+  const reader = new OtlpReader(Buffer.from(body.buffer, body.byteOffset, body.byteLength), now);
+  reader.request();
+  return { points: reader.points, refused: [...reader.refused].map(([reason, count]) => ({ reason, count })) };
+}
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+type DataKind = 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
+/** Metric fields holding each kind of data, and in each kind's data points: attributes, flags, and where the value is. */
+const DATA: Record<number, { kind: DataKind; attributes: number; flags: number }> = {
+  5: { kind: 'gauge', attributes: 7, flags: 8 },
+  7: { kind: 'sum', attributes: 7, flags: 8 },
+  9: { kind: 'histogram', attributes: 9, flags: 10 },
+  10: { kind: 'exponentialHistogram', attributes: 1, flags: 10 },
+  11: { kind: 'summary', attributes: 7, flags: 8 },
+};
+
+class OtlpReader {
+  readonly points: IncomingPoint[] = [];
+  readonly refused = new Map<string, number>();
+  private pos = 0;
+  /** The attribute fields ([start, end) pairs) of the last data point, and the labels made of them. */
+  private lastAttributes: number[] = [];
+  private lastLabels: Record<string, string> = {};
+  private attributes: number[] = [];
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly now: number,
+  ) {}
+
+  request(): void {
+    this.fields(0, this.buf.length, (field, wire, start, end) => {
+      // ExportMetricsServiceRequest.resource_metrics → ResourceMetrics.scope_metrics → ScopeMetrics.metrics
+      if (field === 1 && this.len(wire, field))
+        this.fields(start, end, (f, w, s, e) => {
+          if (f === 2 && this.len(w, f)) this.fields(s, e, (f2, w2, s2, e2) => f2 === 2 && this.len(w2, f2) && this.metric(s2, e2));
+        });
+    });
+  }
+
+  private refuse(reason: string, n = 1): void {
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + n);
+  }
+
+  private metric(start: number, end: number): void {
+    let name = '';
+    let unit = '';
+    let data: { field: number; start: number; end: number } | undefined;
+    this.fields(start, end, (field, wire, s, e) => {
+      if (field === 1 && this.len(wire, field)) name = this.string(s, e);
+      else if (field === 3 && this.len(wire, field)) unit = this.string(s, e);
+      // A oneof: the last one on the wire wins.
+      else if (DATA[field] && this.len(wire, field)) data = { field, start: s, end: e };
+    });
+    if (!data) return this.refuse(`metric ${name || '(unnamed)'} has no data`);
+    const { kind, attributes, flags } = DATA[data.field];
+    // Gauge, Sum, Histogram, ExponentialHistogram, Summary: data_points = 1; Sum and the histograms: aggregation_temporality = 2; Sum: is_monotonic = 3.
+    let temporality = 0;
+    let monotonic = false;
+    let count = 0;
+    this.fields(data.start, data.end, (field, wire) => {
+      if (field === 1) count++;
+      else if (field === 2 && wire === WIRE_VARINT && kind !== 'gauge' && kind !== 'summary') temporality = this.lastVarint;
+      else if (field === 3 && wire === WIRE_VARINT && kind === 'sum') monotonic = this.lastVarint !== 0;
+    });
+    let pointKind: MetricKind | undefined = 'gauge';
+    if (kind === 'sum') pointKind = temporality === DELTA ? 'delta' : temporality === CUMULATIVE ? (monotonic ? 'counter' : 'gauge') : undefined;
+    else if (kind === 'histogram' || kind === 'exponentialHistogram') pointKind = temporality === DELTA ? 'delta' : temporality === CUMULATIVE ? 'counter' : undefined;
+    else if (kind === 'summary') pointKind = 'counter';
+    if (!pointKind) return this.refuse(`${kind === 'sum' ? 'sum' : 'histogram'} ${name} has no aggregation temporality`, count);
+    const metricUnit = unit || undefined;
+    this.fields(data.start, data.end, (field, wire, s, e) => {
+      if (field === 1 && this.len(wire, field)) this.dataPoint(s, e, kind, attributes, flags, name, pointKind, metricUnit);
+    });
+  }
+
+  private dataPoint(start: number, end: number, kind: DataKind, attributesField: number, flagsField: number, name: string, pointKind: MetricKind, unit: string | undefined): void {
+    let at = 0;
+    let value = NaN;
+    let total = 0;
+    let sum: number | undefined;
+    let flags = 0;
+    let quantiles: number[] | undefined;
+    const attributes = this.attributes;
+    attributes.length = 0;
+    this.fields(start, end, (field, wire, s, e) => {
+      if (field === attributesField && this.len(wire, field)) attributes.push(s, e);
+      else if (field === flagsField && wire === WIRE_VARINT) flags = this.lastVarint;
+      else if (field === 3 && this.i64(wire, field)) at = this.nanosToMillis(s);
+      else if (kind === 'gauge' || kind === 'sum') {
+        // NumberDataPoint: as_double = 4, as_int = 6 (sfixed64)
+        if (field === 4 && this.i64(wire, field)) value = this.buf.readDoubleLE(s);
+        else if (field === 6 && this.i64(wire, field)) value = this.buf.readInt32LE(s + 4) * 2 ** 32 + this.buf.readUInt32LE(s);
+      } else if (field === 4 && this.i64(wire, field)) total = this.buf.readUInt32LE(s + 4) * 2 ** 32 + this.buf.readUInt32LE(s);
+      else if (field === 5 && this.i64(wire, field)) sum = this.buf.readDoubleLE(s);
+      else if (kind === 'summary' && field === 6 && this.len(wire, field)) {
+        // ValueAtQuantile: quantile = 1, value = 2
+        let q = 0;
+        let v = 0;
+        this.fields(s, e, (f, w, s2) => {
+          if (f === 1 && this.i64(w, f)) q = this.buf.readDoubleLE(s2);
+          else if (f === 2 && this.i64(w, f)) v = this.buf.readDoubleLE(s2);
+        });
+        (quantiles ??= []).push(q, v);
       }
+    });
+    if ((flags & NO_RECORDED_VALUE) !== 0) return;
+    const labels = this.labels(attributes);
+    const time = at > 0 ? at : this.now;
+    const add = (suffix: string, v: number, pointLabels = labels) =>
+      this.points.push({ name: name + suffix, labels: pointLabels, value: v, at: time, kind: suffix === '' && kind === 'summary' ? 'gauge' : pointKind, unit: suffix === '_count' ? undefined : unit });
+    if (kind === 'gauge' || kind === 'sum') return void add('', value);
+    add('_count', total);
+    // A histogram's sum is optional (absent when observations may be negative); a summary's is not.
+    if (sum !== undefined || kind === 'summary') add('_sum', sum ?? 0);
+    for (let i = 0; quantiles && i < quantiles.length; i += 2) add('', quantiles[i + 1], { ...labels, quantile: String(quantiles[i]) });
+  }
+
+  /** The labels of a data point's attribute fields: the previous point's object when the bytes are the same. */
+  private labels(attributes: number[]): Record<string, string> {
+    const last = this.lastAttributes;
+    let same = attributes.length === last.length;
+    for (let i = 0; same && i < attributes.length; i += 2) same = this.sameBytes(attributes[i], attributes[i + 1], last[i], last[i + 1]);
+    if (same) return this.lastLabels;
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < attributes.length; i += 2) {
+      let key = '';
+      let value = '';
+      this.fields(attributes[i], attributes[i + 1], (f, w, s, e) => {
+        if (f === 1 && this.len(w, f)) key = this.string(s, e);
+        else if (f === 2 && this.len(w, f)) value = this.anyValue(s, e, 0);
+      });
+      if (!LABEL_PATTERN.test(key)) key = key.replace(/[^a-zA-Z0-9_.]/g, '_').replace(/^(?=[0-9.]|$)/, '_');
+      labels[key] = value;
+    }
+    this.lastAttributes = attributes.slice();
+    this.lastLabels = labels;
+    return labels;
+  }
+
+  private sameBytes(s1: number, e1: number, s2: number, e2: number): boolean {
+    if (e1 - s1 !== e2 - s2) return false;
+    for (let i = 0; i < e1 - s1; i++) if (this.buf[s1 + i] !== this.buf[s2 + i]) return false;
+    return true;
+  }
+
+  /** An AnyValue as a label value: strings as they are, numbers and booleans as text, bytes in base64, arrays and lists as JSON. */
+  private anyValue(start: number, end: number, depth: number): string {
+    if (depth > MAX_VALUE_DEPTH) throw new DecodeError(`an attribute value is nested deeper than ${MAX_VALUE_DEPTH} levels`);
+    let text = '';
+    this.fields(start, end, (field, wire, s, e) => {
+      if (field === 1 && this.len(wire, field)) text = this.string(s, e);
+      else if (field === 2 && wire === WIRE_VARINT) text = String(this.lastVarint !== 0);
+      else if (field === 3 && wire === WIRE_VARINT) text = String(this.lastInt64);
+      else if (field === 4 && this.i64(wire, field)) text = String(this.buf.readDoubleLE(s));
+      else if (field === 5 && this.len(wire, field)) {
+        const values: string[] = [];
+        this.fields(s, e, (f, w, s2, e2) => f === 1 && this.len(w, f) && values.push(this.anyValue(s2, e2, depth + 1)));
+        text = JSON.stringify(values);
+      } else if (field === 6 && this.len(wire, field)) {
+        const list: Record<string, string> = {};
+        this.fields(s, e, (f, w, s2, e2) => {
+          if (f !== 1 || !this.len(w, f)) return;
+          let key = '';
+          let value = '';
+          this.fields(s2, e2, (f3, w3, s3, e3) => {
+            if (f3 === 1 && this.len(w3, f3)) key = this.string(s3, e3);
+            else if (f3 === 2 && this.len(w3, f3)) value = this.anyValue(s3, e3, depth + 1);
+          });
+          list[key] = value;
+        });
+        text = JSON.stringify(list);
+      } else if (field === 7 && this.len(wire, field)) text = this.buf.toString('base64', s, e);
+    });
+    return text;
+  }
+
+  // The wire format.
+
+  /** The last varint read by `fields` (its value when the field's wire type is varint). */
+  private lastVarint = 0;
+  private lastVarintStart = 0;
+
+  /** The last varint as a signed 64-bit integer (exact up to 2^53, as protobufjs' Long.toNumber). */
+  private get lastInt64(): number {
+    let lo = 0;
+    let hi = 0;
+    let p = this.lastVarintStart;
+    for (let shift = 0; shift < 64; shift += 7, p++) {
+      const b = this.buf[p] & 0x7f;
+      if (shift < 28) lo |= b << shift;
+      else if (shift === 28) (lo |= b << 28), (hi |= b >>> 4);
+      else hi |= b << (shift - 32);
+      if (this.buf[p] < 0x80) break;
+    }
+    return (hi | 0) * 2 ** 32 + (lo >>> 0);
+  }
+
+  /**
+   * Calls `visit` for each field of the message in [start, end): its number, wire type and
+   * where its payload is (a varint's value is in lastVarint). Refuses what is not the wire
+   * format: truncated fields, lengths past the end, unknown wire types.
+   */
+  private fields(start: number, end: number, visit: (field: number, wire: number, start: number, end: number) => unknown): void {
+    let p = start;
+    while (p < end) {
+      this.pos = p;
+      const tag = this.varint(end);
+      const field = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (field === 0) throw new DecodeError(`field number 0 at byte ${p}`);
+      let s = this.pos;
+      let e: number;
+      if (wire === WIRE_VARINT) {
+        this.lastVarintStart = s;
+        this.lastVarint = this.varint(end);
+        e = this.pos;
+      } else if (wire === WIRE_I64) e = s + 8;
+      else if (wire === WIRE_I32) e = s + 4;
+      else if (wire === WIRE_LEN) {
+        const length = this.varint(end);
+        s = this.pos;
+        e = s + length;
+      } else throw new DecodeError(`field ${field} at byte ${p} has wire type ${wire}, which OTLP does not use`);
+      if (e > end) throw new DecodeError(`field ${field} at byte ${p} runs past the end of its message`);
+      visit(field, wire, s, e);
+      p = e;
     }
   }
-  return { points, refused: [...refused].map(([reason, count]) => ({ reason, count })) };
-}
 
-const recorded = (dp: Msg) => ((dp.flags ?? 0) & NO_RECORDED_VALUE) === 0;
-
-function numberValue(dp: Msg): number {
-  if (dp.value === 'asInt') return toNumber(dp.asInt);
-  if (dp.value === 'asDouble') return dp.asDouble;
-  return NaN;
-}
-
-/** Milliseconds; a point without a time is taken as now. */
-function timeOf(dp: Msg, now: number): number {
-  const ms = nanosToMillis(dp.timeUnixNano ?? 0);
-  return ms > 0 ? ms : now;
-}
-
-function labelsOf(attributes: Msg[] | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  if (!attributes) return labels;
-  for (const kv of attributes) {
-    let key: string = kv.key ?? '';
-    if (!LABEL_PATTERN.test(key)) key = key.replace(/[^a-zA-Z0-9_.]/g, '_').replace(/^(?=[0-9.]|$)/, '_');
-    labels[key] = anyValue(kv.value);
+  private varint(end: number): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++, scale *= 128) {
+      if (this.pos >= end) throw new DecodeError(`a varint at byte ${this.pos} runs past the end of its message`);
+      const b = this.buf[this.pos++];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+    }
+    throw new DecodeError(`a varint at byte ${this.pos} is longer than 10 bytes`);
   }
-  return labels;
-}
 
-function anyValue(v: Msg | undefined): string {
-  if (!v || !v.value) return '';
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue;
-    case 'intValue':
-      return String(toNumber(v.intValue));
-    case 'bytesValue':
-      return Buffer.from(v.bytesValue).toString('base64');
-    case 'arrayValue':
-      return JSON.stringify((v.arrayValue.values ?? []).map(anyValue));
-    case 'kvlistValue':
-      return JSON.stringify(Object.fromEntries((v.kvlistValue.values ?? []).map((kv: Msg) => [kv.key, anyValue(kv.value)])));
-    default:
-      return String(v[v.value]);
+  private len(wire: number, field: number): true {
+    if (wire !== WIRE_LEN) throw new DecodeError(`field ${field} must be length-delimited, not wire type ${wire}`);
+    return true;
+  }
+
+  private i64(wire: number, field: number): true {
+    if (wire !== WIRE_I64) throw new DecodeError(`field ${field} must be a 64-bit value, not wire type ${wire}`);
+    return true;
+  }
+
+  private string(start: number, end: number): string {
+    return this.buf.toString('utf8', start, end);
+  }
+
+  /**
+   * Nanoseconds since the epoch (fixed64) as whole milliseconds, divided as integers:
+   * 2^32 ns = 4294 ms + 967296 ns, so ms = hi × 4294 + ⌊(hi × 967296 + lo) / 10^6⌋, every
+   * term exact in a double (today's nanosecond times are past 2^53).
+   */
+  private nanosToMillis(at: number): number {
+    const lo = this.buf.readUInt32LE(at);
+    const hi = this.buf.readUInt32LE(at + 4);
+    return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
   }
 }

@@ -6,8 +6,9 @@ import protobuf from 'protobufjs';
  * - OTLP metrics, opentelemetry-proto v1: collector/metrics/v1/metrics_service.proto,
  *   metrics/v1/metrics.proto, common/v1/common.proto, resource/v1/resource.proto, and
  *   google.rpc.Status for error bodies. Field names are lowerCamelCase, as OTLP/JSON
- *   spells them, so one walker reads both encodings. Exemplars are not declared: the
- *   decoder skips what it does not know.
+ *   spells them: OTLP/JSON is read with these and written back to the wire format for
+ *   otlp.decoder.ts, which reads the protobuf wire format itself. Exemplars are not
+ *   declared: they are skipped.
  * - Prometheus remote write 1.0: prompb/remote.proto and prompb/types.proto (native
  *   histograms and exemplars left undeclared, so skipped).
  */
@@ -142,26 +143,9 @@ export const OtlpResponse = root.lookupType('otlp.ExportMetricsServiceResponse')
 export const RpcStatus = root.lookupType('otlp.Status');
 export const WriteRequest = root.lookupType('prometheus.WriteRequest');
 
-/** A 64-bit integer as protobufjs hands it over (a Long, or a number), or as OTLP/JSON writes it (a string). */
+/** A 64-bit integer as protobufjs hands it over: a Long, or a number. */
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string') return v === '' ? NaN : Number(v);
   if (v && typeof v === 'object' && 'low' in v && 'high' in v) return (v as unknown as { toNumber(): number }).toNumber();
   return NaN;
-}
-
-/**
- * Nanoseconds since the epoch (fixed64, as a Long, a decimal string or a number) as whole
- * milliseconds. Divided as an integer: today's nanosecond times are past 2^53, so a
- * double would round some of them into the next millisecond.
- */
-export function nanosToMillis(v: unknown): number {
-  if (typeof v === 'number') return Math.floor(v / 1e6);
-  let nanos: bigint | undefined;
-  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) nanos = BigInt(v);
-  else if (v && typeof v === 'object' && 'low' in v && 'high' in v) {
-    const { low, high } = v as { low: number; high: number };
-    nanos = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
-  }
-  return nanos === undefined ? NaN : Number(nanos / 1_000_000n);
 }
