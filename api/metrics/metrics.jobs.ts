@@ -26,7 +26,8 @@ export class MetricJobs {
     this.timers.push(
       setInterval(
         () =>
-          void this.rollup()
+          // Marks younger than half a round (at most 5 s) wait for the next one.
+          void this.rollup(Math.min(5_000, rollupIntervalMs / 2))
             .catch((err) => this.deps.onError('metric roll-up', err))
             .then(() => this.compact())
             .catch((err) => this.deps.onError('metric compaction', err)),
@@ -36,12 +37,15 @@ export class MetricJobs {
     );
   }
 
-  /** One round of roll-ups; a caller joining a round in progress waits for it. */
-  rollup(): Promise<void> {
+  /**
+   * One round of roll-ups, taking the marks of late samples made at least `settleMs` ago;
+   * a caller joining a round in progress waits for it.
+   */
+  rollup(settleMs = 0): Promise<void> {
     this.rolling ??= (async () => {
       // Catching up after downtime: a bounded slice per statement, as many as it takes.
       for (let i = 0; i < 1000 && (await this.deps.rollups.advance(this.deps.clock.now(), this.deps.config)); i++);
-      await this.deps.rollups.recomputeMarked();
+      await this.deps.rollups.recomputeMarked(50, settleMs);
     })().finally(() => (this.rolling = undefined));
     return this.rolling;
   }

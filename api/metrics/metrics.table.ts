@@ -40,7 +40,8 @@ export const metricSeries = pgTable(
 /**
  * Roll-up buckets to compute again because samples arrived for them late (after the
  * roll-up job had passed them). level 1 is a minute, level 2 an hour; `series_id` the
- * series whose samples came late (null: every series of the bucket). Append-only, with
+ * series whose samples came late (null: every series of the bucket); `marked_at` when
+ * (by the database's clock). Append-only, with
  * repeats: a unique key made every late write wait for a recompute that had claimed the
  * same bucket (its row lock), which held each push of old samples for as long as a
  * recompute took.
@@ -51,6 +52,7 @@ export const metricRollupMarks = pgTable(
     level: smallint('level').notNull(),
     bucket: at('bucket').notNull(),
     seriesId: integer('series_id'),
+    markedAt: at('marked_at').notNull().defaultNow(),
   },
   (t) => [index('metric_rollup_marks_level_bucket_idx').on(t.level, t.bucket)],
 );

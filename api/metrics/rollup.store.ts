@@ -140,12 +140,14 @@ export class RollupStore {
    * Rolls up again the buckets marked by late samples, for the series marked: minutes
    * first (up to `rounds` transactions), each of which marks its hour for the same series,
    * then those hours, so an hour whose minutes were marked over several rounds is
-   * computed once. Returns the buckets recomputed.
+   * computed once. Minutes marked less than `settleMs` ago wait for a later call: a sender
+   * catching up sends one minute's samples in consecutive pushes, and each would have the
+   * minute computed again. Returns the buckets recomputed.
    */
-  async recomputeMarked(rounds = 50): Promise<number> {
+  async recomputeMarked(rounds = 50, settleMs = 0): Promise<number> {
     let done = 0;
-    for (const [level, limit] of [[1, 2_000], [2, 20_000]] as const) {
-      for (let i = 0, n = 0; i < rounds && (n = await this.recompute(level, limit)) > 0; i++) done += n;
+    for (const [level, limit, settle] of [[1, 2_000, settleMs], [2, 20_000, 0]] as const) {
+      for (let i = 0, n = 0; i < rounds && (n = await this.recompute(level, limit, settle)) > 0; i++) done += n;
     }
     return done;
   }
@@ -157,12 +159,13 @@ export class RollupStore {
    * claimed together are computed once, and one marked while it is being computed stays
    * for the next round.
    */
-  private recompute(level: 1 | 2, limit: number): Promise<number> {
+  private recompute(level: 1 | 2, limit: number, settleMs: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const rows = rowsOf<{ bucket: unknown; series_id: number | null }>(
         await tx.execute(sql`
           with claimed as (
-            select ctid from metric_rollup_marks where level = ${level} order by bucket limit ${limit} for update skip locked
+            select ctid from metric_rollup_marks where level = ${level} and marked_at <= now() - ${settleMs} * interval '1 millisecond'
+            order by bucket limit ${limit} for update skip locked
           )
           delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
           returning m.bucket, m.series_id`),

@@ -139,6 +139,24 @@ describe('compaction of raw samples', () => {
     expect(Math.abs(alert.value - (clock.now().getTime() - (hour + HOUR - 500)) / 1000)).toBeLessThan(30);
   });
 
+  it('leaves the marks of late samples younger than the settle time for a later round', async () => {
+    const late = await registerAgent(server.url, server.enrollmentToken, { name: 'compaction-settle', environment: 'compaction' });
+    const minute = Math.floor((clock.now().getTime() - 2 * HOUR) / MINUTE) * MINUTE;
+    await push(late, [{ name: 'settle', value: 1, at: iso(minute + 1_000) }]);
+    await push(late, [{ name: 'settle', value: 3, at: iso(minute + 2_000) }]);
+    const count = async () =>
+      (await rows<{ count: number | null }>(sql`select r.count from metric_rollup_1m r join metric_series s on s.id = r.series_id
+                                                 where s.agent_id = ${late.id} and r.bucket = ${new Date(minute)}`))[0]?.count;
+    const marks = async () => (await rows<{ n: number }>(sql`select count(*)::int as n from metric_rollup_marks where bucket = ${new Date(minute)}`))[0].n;
+    expect(await marks()).toBe(2);
+    await jobs().rollup(60_000);
+    expect(await marks()).toBe(2);
+    expect(await count()).toBeUndefined();
+    await jobs().rollup();
+    expect(await marks()).toBe(0);
+    expect(await count()).toBe(2);
+  });
+
   it('drops the blocks of a day with its raw partition at the end of raw retention', async () => {
     const day = Math.floor(hour / DAY) * DAY;
     const name = `metric_sample_blocks_p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;

@@ -1,0 +1,1 @@
+ALTER TABLE "metric_rollup_marks" ADD COLUMN "marked_at" timestamp with time zone DEFAULT now() NOT NULL;
