@@ -54,8 +54,12 @@ export class MetricIngestor {
 
     const problems = new Problems();
     const fields: Record<string, string> = {};
-    const kept: { point: IncomingPoint; key: string; canonical: string }[] = [];
+    // The points kept, and the key of each one's series. Consecutive points of one series
+    // (the usual order) share one key string, built and hashed once.
+    const kept: IncomingPoint[] = [];
+    const keys: string[] = [];
     const labels = new LabelSets();
+    let last: { name: string; canonical: string; key: string } | undefined;
     points.forEach((point, i) => {
       const problem = pointProblem(point, rules, (l) => labels.problem(l));
       if (problem) {
@@ -64,14 +68,18 @@ export class MetricIngestor {
         return;
       }
       const canonical = labels.canonical(point.labels);
-      kept.push({ point, canonical, key: `${principal.agentId}\u0000${point.name}\u0000${canonical}` });
+      if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, key: `${principal.agentId}\u0000${point.name}\u0000${canonical}` };
+      kept.push(point);
+      keys.push(last.key);
     });
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
 
     // Series not yet in this replica's cache, once each.
     const wanted = new Map<string, WantedSeries>();
-    for (const { point, key, canonical } of kept) {
-      if (this.series.has(key) || wanted.has(key)) continue;
+    kept.forEach((point, i) => {
+      const key = keys[i];
+      if (key === keys[i - 1] || this.series.has(key) || wanted.has(key)) return;
+      const canonical = labels.canonical(point.labels);
       wanted.set(key, {
         name: point.name,
         labels: point.labels,
@@ -80,7 +88,7 @@ export class MetricIngestor {
         kind: point.kind ?? inferKind(point.name),
         unit: point.unit ?? inferUnit(point.name),
       });
-    }
+    });
     if (wanted.size > 0) {
       const { found, refused } = await this.deps.store.resolveSeries(principal.agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict');
       if (refused.length > 0 && mode === 'strict') {
@@ -97,7 +105,7 @@ export class MetricIngestor {
       }
       if (refused.length > 0) {
         let n = 0;
-        for (const k of kept) if (!this.series.has(k.key)) n++;
+        for (const key of keys) if (!this.series.has(key)) n++;
         problems.add(`the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; new series refused: ${seriesNames(refused)}`, n);
       }
     }
@@ -105,13 +113,14 @@ export class MetricIngestor {
     const seriesIds: number[] = [];
     const ats: number[] = [];
     const values: number[] = [];
-    for (const { point, key } of kept) {
-      const ref = this.series.get(key);
-      if (!ref) continue;
+    let ref: SeriesRef | undefined;
+    kept.forEach((point, i) => {
+      if (keys[i] !== keys[i - 1]) ref = this.series.get(keys[i]);
+      if (!ref) return;
       seriesIds.push(ref.id);
       ats.push(point.at);
       values.push(point.value);
-    }
+    });
     const writer = this.deps.writer;
     return {
       accepted: seriesIds.length,
