@@ -76,7 +76,7 @@ const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
 type DataKind = 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
-/** Metric fields holding each kind of data, and in each kind's data points: attributes, flags, and where the value is. */
+/** The Metric fields that hold each kind of data, and the field numbers of attributes and flags in that kind's data points. */
 const DATA: Record<number, { kind: DataKind; attributes: number; flags: number }> = {
   5: { kind: 'gauge', attributes: 7, flags: 8 },
   7: { kind: 'sum', attributes: 7, flags: 8 },
@@ -89,6 +89,9 @@ class OtlpReader {
   readonly points: IncomingPoint[] = [];
   readonly refused = new Map<string, number>();
   private pos = 0;
+  /** The value of the last varint field `fields` read, and where it starts. */
+  private lastVarint = 0;
+  private lastVarintStart = 0;
   /** The attribute fields ([start, end) pairs) of the last data point, and the labels made of them. */
   private lastAttributes: number[] = [];
   private lastLabels: Record<string, string> = {};
@@ -247,10 +250,6 @@ class OtlpReader {
   }
 
   // The wire format.
-
-  /** The last varint read by `fields` (its value when the field's wire type is varint). */
-  private lastVarint = 0;
-  private lastVarintStart = 0;
 
   /** The last varint as a signed 64-bit integer (exact up to 2^53, as protobufjs' Long.toNumber). */
   private get lastInt64(): number {
