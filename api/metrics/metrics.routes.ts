@@ -9,7 +9,8 @@ import { readBody, sendJson } from '../http/http';
 import type { Route } from '../http/router';
 import type { IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.service';
-import { decodeOtlpJson, decodeOtlpProtobuf, DecodeError, type Decoded } from './otlp.decoder';
+import { decodeOtlpJson, decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
+import { DecodeError } from './protobuf.wire';
 import { OtlpResponse, RpcStatus } from './proto';
 import { decodeRemoteWrite, TooLargeError } from './remote-write.decoder';
 

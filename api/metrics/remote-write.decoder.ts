@@ -1,6 +1,6 @@
 import snappy from 'snappyjs';
 import type { IncomingPoint } from './metrics.input';
-import { DecodeError } from './otlp.decoder';
+import { DecodeError } from './protobuf.wire';
 import { toNumber, WriteRequest } from './proto';
 
 export class TooLargeError extends Error {}

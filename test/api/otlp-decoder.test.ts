@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeOtlpJson, decodeOtlpProtobuf, DecodeError } from '../../api/metrics/otlp.decoder';
+import { decodeOtlpJson, decodeOtlpProtobuf } from '../../api/metrics/otlp.decoder';
+import { DecodeError } from '../../api/metrics/protobuf.wire';
 import { encodeOtlp } from '../helpers/protocols';
 
 const NOW = 1_800_000_000_000;

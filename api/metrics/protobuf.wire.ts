@@ -1,0 +1,94 @@
+/** Refused input: the message says what is wrong, for a 400. */
+export class DecodeError extends Error {}
+
+export const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+/**
+ * The protobuf wire format, read in place: a message is a byte range of `buf`, and
+ * `fields` visits its fields without building objects. Decoders extend it with what
+ * their messages mean.
+ */
+export class WireReader {
+  private pos = 0;
+  /** The value of the last varint field `fields` read, and where it starts. */
+  protected lastVarint = 0;
+  private lastVarintStart = 0;
+
+  constructor(protected readonly buf: Buffer) {}
+
+  /** The last varint as a signed 64-bit integer (exact up to 2^53, as protobufjs' Long.toNumber). */
+  protected get lastInt64(): number {
+    let lo = 0;
+    let hi = 0;
+    let p = this.lastVarintStart;
+    for (let shift = 0; shift < 64; shift += 7, p++) {
+      const b = this.buf[p] & 0x7f;
+      if (shift < 28) lo |= b << shift;
+      else if (shift === 28) (lo |= b << 28), (hi |= b >>> 4);
+      else hi |= b << (shift - 32);
+      if (this.buf[p] < 0x80) break;
+    }
+    return (hi | 0) * 2 ** 32 + (lo >>> 0);
+  }
+
+  /**
+   * Calls `visit` for each field of the message in [start, end): its number, wire type and
+   * where its payload is (a varint's value is in lastVarint). Refuses what is not the wire
+   * format: truncated fields, lengths past the end, unknown wire types.
+   */
+  protected fields(start: number, end: number, visit: (field: number, wire: number, start: number, end: number) => unknown): void {
+    let p = start;
+    while (p < end) {
+      this.pos = p;
+      const tag = this.varint(end);
+      const field = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (field === 0) throw new DecodeError(`field number 0 at byte ${p}`);
+      let s = this.pos;
+      let e: number;
+      if (wire === WIRE_VARINT) {
+        this.lastVarintStart = s;
+        this.lastVarint = this.varint(end);
+        e = this.pos;
+      } else if (wire === WIRE_I64) e = s + 8;
+      else if (wire === WIRE_I32) e = s + 4;
+      else if (wire === WIRE_LEN) {
+        const length = this.varint(end);
+        s = this.pos;
+        e = s + length;
+      } else throw new DecodeError(`field ${field} at byte ${p} has wire type ${wire}, which OTLP does not use`);
+      if (e > end) throw new DecodeError(`field ${field} at byte ${p} runs past the end of its message`);
+      visit(field, wire, s, e);
+      p = e;
+    }
+  }
+
+  private varint(end: number): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++, scale *= 128) {
+      if (this.pos >= end) throw new DecodeError(`a varint at byte ${this.pos} runs past the end of its message`);
+      const b = this.buf[this.pos++];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+    }
+    throw new DecodeError(`a varint at byte ${this.pos} is longer than 10 bytes`);
+  }
+
+  protected len(wire: number, field: number): true {
+    if (wire !== WIRE_LEN) throw new DecodeError(`field ${field} must be length-delimited, not wire type ${wire}`);
+    return true;
+  }
+
+  protected i64(wire: number, field: number): true {
+    if (wire !== WIRE_I64) throw new DecodeError(`field ${field} must be a 64-bit value, not wire type ${wire}`);
+    return true;
+  }
+
+  protected string(start: number, end: number): string {
+    return this.buf.toString('utf8', start, end);
+  }
+}
