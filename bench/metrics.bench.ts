@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/metrics.bench.ts [--agents 200] [--seconds 10] [--concurrency 8]
  *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,query,disk] [--profile]
+ *       [--shape backlog|steady]
  *   (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn } from 'node:child_process';
@@ -42,9 +43,20 @@ const CONCURRENCY = num('concurrency', 8);
 const SUMMARY_AGENTS = num('summary-agents', 10_000);
 /** CPU-profile the real server's main thread (read the file with bench/profile.ts). */
 const PROFILE_DIR = argv.includes('--profile') ? path.resolve('bench/results/profiles/metrics') : undefined;
-/** Each request: SERIES series of one agent × STEPS consecutive seconds. */
-const SERIES = 50;
-const STEPS = 40;
+/**
+ * What one request holds: SERIES series of one agent × STEPS consecutive seconds, the
+ * first LATE_S seconds ago.
+ *   backlog  50 series × 40 s from 20 minutes ago: a sender catching up after an outage.
+ *            Every sample is late for the roll-ups (each marks its minute to be rolled up
+ *            again), and Prometheus appends 40 samples per series lookup, its fastest case.
+ *   steady   1 000 series × 2 s at the current time: one agent's scrape rounds, as a
+ *            Prometheus agent's remote-write queue sends them; samples are rolled up once,
+ *            when their minute has closed, and every second sample is a series lookup.
+ */
+const SHAPES = { backlog: { series: 50, steps: 40, lateS: 1200 }, steady: { series: 1000, steps: 2, lateS: 5 } };
+const SHAPE = (argv.includes('--shape') ? argv[argv.indexOf('--shape') + 1] : 'backlog') as keyof typeof SHAPES;
+if (!SHAPES[SHAPE]) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+const { series: SERIES, steps: STEPS, lateS: LATE_S } = SHAPES[SHAPE];
 const PER_REQUEST = SERIES * STEPS;
 const PROMETHEUS = '/usr/bin/prometheus';
 const log = (s: string) => console.log(s);
@@ -116,7 +128,10 @@ function post(url: string, headers: Record<string, string>, bytes: Buffer): Prom
  * round (one request per agent) makes the series and is not counted.
  */
 async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPid?: number): Promise<{ rate: number; requests: number; failed: number; cpu?: CpuWindow }> {
-  const perAgent = Math.max(2, Math.ceil(((SECONDS + 5) * 400_000) / PER_REQUEST / agents.length));
+  // Enough bodies for the fastest rate expected of the target (Prometheus took up to 0.66 M
+  // samples/s here); a target that uses them all up ends its phase early.
+  const expected = target.key === 'prometheus' ? 1_500_000 : 400_000;
+  const perAgent = Math.max(2, Math.ceil(((SECONDS + 5) * expected) / PER_REQUEST / agents.length));
   const bodies = agents.map((a, i) => Array.from({ length: perAgent }, (_, n) => body(target.format, target.key, a, i, n, t0)));
   const send = async (i: number, n: number) => {
     const b = bodies[i][n];
@@ -164,6 +179,7 @@ async function startPrometheus(dir: string): Promise<{ url: string; stop(): Prom
   return {
     url: `${url}/api/v1/write`,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     },
@@ -184,7 +200,7 @@ async function timed(times: number, run: () => Promise<void>): Promise<{ p50: nu
 
 async function main() {
   const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  log(`Metrics benchmark: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${AGENTS} agents, ${CONCURRENCY} concurrent, ${PER_REQUEST}-sample requests, ${SECONDS} s per phase`);
+  log(`Metrics benchmark: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${AGENTS} agents, ${CONCURRENCY} concurrent, ${PER_REQUEST}-sample requests (${SHAPE}: ${SERIES} series × ${STEPS} s, from ${LATE_S} s ago), ${SECONDS} s per phase`);
   const scratch = await createScratchDatabase(base);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'am-metrics-bench-'));
   const servers: ServerProcess[] = [];
@@ -194,22 +210,37 @@ async function main() {
     const pushing = agents.slice(0, AGENTS);
     // The server compacts nothing by itself here: the raw figures are of rows, and the
     // compaction is measured on its own at the end.
-    const env = { DATABASE_URL: scratch.url, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'warn', METRICS_COMPACT_AFTER_SECONDS: '604800', ...BENCH_TOKENS };
+    const env = { DATABASE_URL: scratch.url, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', LOG_LEVEL: 'warn', METRICS_COMPACT_AFTER_SECONDS: '604800', METRICS_MAX_SERIES_PER_AGENT: String(Math.max(1000, 4 * SERIES)), ...BENCH_TOKENS };
     if (PROFILE_DIR) fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
     const real = await startServer('Agent Monitor', 'api/main.ts', env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     servers.push(real);
-    // Timestamps from 20 minutes ago: inside the raw retention, never past the 5-minute future limit.
-    const t0 = Date.now() - 20 * 60_000;
     const rates: Record<string, number> = {};
+    // Timestamps inside the raw retention and never past the 5-minute future limit. The
+    // ceiling's are 20 minutes old in either shape: the server's roll-up job, which runs
+    // through the later phases, leaves those alone (they are behind it, and COPY marks
+    // nothing), so no phase pays for rolling up another server's samples.
     const phase = async (target: Target, serverPid?: number) => {
+      const t0 = Date.now() - (target.key === 'copy' ? 1200 : LATE_S) * 1000;
       const r = await ingest(target, pushing, t0, serverPid);
       rates[target.key] = r.rate;
       // CPU per sample, so a phase's cost can be told apart from its speed.
-      const per = (share: number) => fixed((share / r.rate) * 1e6, 1);
+      // (A negative share: processes that exited within the window took their CPU time with them.)
+      const per = (share: number) => (share < 0 ? '–' : fixed((share / r.rate) * 1e6, 1));
       const cpu = r.cpu;
       const cost = cpu ? `; CPU µs per sample: server ${per(cpu.server)}, PostgreSQL ${per(cpu.postgres)}, load ${per(cpu.loadgen)}` : '';
       log(`  ${target.label.padEnd(36)} ${fixed(r.rate).padStart(8)} samples/s  (${r.requests} requests${r.failed ? `, ${r.failed} FAILED` : ''}${cost})`);
     };
+    // Prometheus first, while the server has nothing to roll up, and stopped before the
+    // other phases, so neither works in the background of the other's phase.
+    if (wanted('prometheus')) {
+      if (!fs.existsSync(PROMETHEUS)) log(`  Prometheus: skipped, ${PROMETHEUS} not installed`);
+      else {
+        const prom = await startPrometheus(tmp);
+        stops.push(prom.stop);
+        await phase({ key: 'prometheus', label: 'Prometheus 2.42, remote write', format: 'remote', url: prom.url, auth: false });
+        await prom.stop();
+      }
+    }
     if (wanted('copy')) {
       const copy = await startServer('bare COPY', 'bench/baselines/metrics-copy.ts', env);
       servers.push(copy);
@@ -219,14 +250,6 @@ async function main() {
     if (wanted('rest')) await phase({ key: 'rest', label: 'Agent Monitor, REST JSON', format: 'json', url: real.url, auth: true }, real.pid);
     if (wanted('otlp')) await phase({ key: 'otlp', label: 'Agent Monitor, OTLP protobuf', format: 'otlp', url: `${real.url}/v1/metrics`, auth: true }, real.pid);
     if (wanted('remote')) await phase({ key: 'remote', label: 'Agent Monitor, remote write', format: 'remote', url: `${real.url}/api/v1/write`, auth: true }, real.pid);
-    if (wanted('prometheus')) {
-      if (!fs.existsSync(PROMETHEUS)) log(`  Prometheus: skipped, ${PROMETHEUS} not installed`);
-      else {
-        const prom = await startPrometheus(tmp);
-        stops.push(prom.stop);
-        await phase({ key: 'prometheus', label: 'Prometheus 2.42, remote write', format: 'remote', url: prom.url, auth: false });
-      }
-    }
 
     const db = await openDatabase({ databaseUrl: scratch.url, dataDir: 'memory://', poolSize: 2, statementTimeoutMs: 600_000 });
     stops.push(() => db.close());
@@ -309,7 +332,7 @@ async function main() {
     for (const door of ['rest', 'otlp', 'remote']) ratio(door, 'copy', 0.7);
     ratio('remote', 'prometheus', 0.5);
     fs.mkdirSync('bench/results', { recursive: true });
-    fs.writeFileSync('bench/results/metrics-latest.json', JSON.stringify({ at: new Date().toISOString(), loadavg: os.loadavg(), config: { AGENTS, SECONDS, CONCURRENCY, SUMMARY_AGENTS, PER_REQUEST }, rates, query, disk }, null, 2) + '\n');
+    fs.writeFileSync('bench/results/metrics-latest.json', JSON.stringify({ at: new Date().toISOString(), loadavg: os.loadavg(), config: { SHAPE, AGENTS, SECONDS, CONCURRENCY, SUMMARY_AGENTS, SERIES, STEPS, LATE_S }, rates, query, disk }, null, 2) + '\n');
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
     for (const stop of stops.reverse()) await stop().catch(() => {});
