@@ -143,6 +143,13 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * A PostgreSQL array literal of numbers (null as NULL), sent as one text parameter: for
+ * thousands of elements far cheaper to build and to parse than a parameter per element.
+ */
+export const numberArray = (numbers: readonly (number | null)[]) =>
+  `{${(numbers.includes(null) ? numbers.map((n) => n ?? 'NULL') : numbers).join(',')}}`;
+
 /** The SQLSTATE of a database error, wherever in its chain of causes the driver put it. */
 export function pgErrorCode(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;

@@ -2,7 +2,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { statusChangeEventsSql } from '../agents/agents.events.sql';
 import { agents, RECENT_HEARTBEATS, type AgentRow } from '../agents/agents.table';
 import type { AgentStatus } from '../agents/agents.types';
-import type { Db } from '../db';
+import { numberArray, type Db } from '../db';
 import type { Health, LivenessPolicy } from './policy';
 
 export interface HeartbeatWrite {
@@ -66,12 +66,14 @@ export class LivenessStore {
   async writeHeartbeats(execute: (query: SQL) => Promise<unknown>, batch: HeartbeatWrite[], now: Date, { unchangedOnly = false } = {}): Promise<HeartbeatRow[]> {
     const { stale, health, status, keep } = this;
     const sorted = batch.slice().sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
-    const col = <T>(pick: (w: HeartbeatWrite) => T) => sql.param(sorted.map(pick));
+    // Ids (from a token's checked hex), hashes (hex) and health words need no quoting, so
+    // those arrays go as literals joined here; the driver quotes the messages.
+    const literal = (pick: (w: HeartbeatWrite) => string) => `{${sorted.map(pick).join(',')}}`;
     const result = await execute(sql`
       with input as (
         select * from unnest(
-          ${col((w) => w.agentId)}::uuid[], ${col((w) => w.tokenHash)}::text[], ${col((w) => w.health)}::text[]::health_status[],
-          ${col((w) => w.message)}::text[], ${col((w) => w.sequence)}::int[]
+          ${literal((w) => w.agentId)}::uuid[], ${literal((w) => w.tokenHash)}::text[], ${literal((w) => w.health)}::health_status[],
+          ${sql.param(sorted.map((w) => w.message))}::text[], ${numberArray(sorted.map((w) => w.sequence))}::int[]
         ) as u(id, token_hash, health, message, seq)
       ), updated as (
         update agents a set

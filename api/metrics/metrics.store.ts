@@ -2,9 +2,9 @@ import { sql, type SQL } from 'drizzle-orm';
 import { agentFilterSql } from '../agents/agents.filter';
 import { agents } from '../agents/agents.table';
 import type { AgentFilter } from '../agents/agents.types';
-import { pgErrorCode, type Database, type Db } from '../db';
+import { numberArray, pgErrorCode, type Database, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
-import { latestSample, numberArray, samplesIn } from './samples.sql';
+import { latestSample, samplesIn } from './samples.sql';
 
 export interface SeriesRef {
   id: number;

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db';
-import { numberArray, samplesIn } from './samples.sql';
+import { numberArray, type Db } from '../db';
+import { samplesIn } from './samples.sql';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;

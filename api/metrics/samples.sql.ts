@@ -3,13 +3,6 @@ import { sql, type SQL } from 'drizzle-orm';
 export const HOUR_MS = 3_600_000;
 
 /**
- * A PostgreSQL array literal of numbers (null as NULL), sent as one text parameter: for
- * thousands of elements far cheaper to build and to parse than a parameter per element.
- */
-export const numberArray = (numbers: readonly (number | null)[]) =>
-  `{${(numbers.includes(null) ? numbers.map((n) => n ?? 'NULL') : numbers).join(',')}}`;
-
-/**
  * Where raw samples live: recent ones as rows of metric_samples, closed hours compacted
  * into metric_sample_blocks (one row per series and hour; see compaction.store.ts), and
  * samples that arrived for an hour after it was compacted as rows again until the next
