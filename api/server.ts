@@ -6,7 +6,7 @@ import { alertRoutes } from './alerts/alerts.routes';
 import type { App } from './app';
 import { AgentTokenVerifier } from './auth/agent-tokens';
 import { requirePrincipal } from './auth/authenticator';
-import { bearer, digestToken, sameDigest, type AgentPrincipal, type Principal } from './auth/tokens';
+import { bearer, digestToken, sameDigest, type Principal } from './auth/tokens';
 import { isDatabaseUnavailable } from './db';
 import { AppError, databaseUnavailable } from './errors';
 import { createGraphQLDoor } from './http/graphql';
@@ -55,13 +55,17 @@ export function createHttpServer(app: App): HttpServer {
   const { log } = app;
   const readiness = new Readiness(app.database, log);
   const agentTokens = new AgentTokenVerifier(app.database.db, app.config.agentTokenCacheMs);
-  /** The request's principal; an agent token is checked against its agent unless the handler's write does it. */
-  const authenticate = async (authorization: unknown, verifyAgent: (p: AgentPrincipal) => boolean = () => true): Promise<Principal> => {
+  /**
+   * The request's principal. An agent token is checked against its agent's row, unless it
+   * is the token of `checkedByWrite`: the agent whose row the handler's own write matches
+   * on the token's hash. Without a check to wait for, the principal itself, not a promise.
+   */
+  const principalOf = (authorization: unknown, checkedByWrite?: string): Principal | Promise<Principal> => {
     const principal = requirePrincipal(app.authenticator.authenticate(authorization));
-    if (principal.role === 'agent' && verifyAgent(principal)) await agentTokens.verify(principal);
-    return principal;
+    if (principal.role !== 'agent' || principal.agentId === checkedByWrite) return principal;
+    return agentTokens.verify(principal).then(() => principal);
   };
-  const graphql = createGraphQLDoor(app, authenticate);
+  const graphql = createGraphQLDoor(app, async (authorization) => principalOf(authorization));
   const websocket = createWebSocketDoor(app, graphql);
   /** Requests read and not yet answered: a drain waits for them. */
   const active = new Set<ServerResponse>();
@@ -75,7 +79,7 @@ export function createHttpServer(app: App): HttpServer {
       info.quiet = route.quiet === true;
       if (!info.quiet) showRequestId(res, info);
       // A heartbeat's write checks its own agent's token; one for another agent is checked here, so revoked is 401 and valid 403.
-      const principal = await authenticate(req.headers.authorization, (p) => !route.tokenCheckedByWrite || p.agentId !== params[0]);
+      const principal = await principalOf(req.headers.authorization, route.tokenCheckedByWrite ? params[0] : undefined);
       return route.handle({ req, res, search, params, principal, services: app.services });
     }
     showRequestId(res, info);
