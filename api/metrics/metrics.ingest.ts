@@ -4,7 +4,8 @@ import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
 import { AppError, badInput, notFound } from '../errors';
 import { canonicalLabels, inferKind, inferUnit, labelsHash, labelsProblem, MAX_LABELS, pointProblem, type IncomingPoint } from './metrics.input';
-import type { MetricStore, SeriesRef, WantedSeries } from './metrics.store';
+import type { IngestStore, WantedSeries } from './ingest.store';
+import type { SeriesRef } from './metrics.store';
 import type { SampleWriter } from './sample.writer';
 
 /**
@@ -39,7 +40,7 @@ export class MetricIngestor {
   private readonly checkedTokens = new Map<string, { hash: string; until: number }>();
 
   constructor(
-    private readonly deps: { store: MetricStore; writer: SampleWriter; config: MetricsConfig; now(): number },
+    private readonly deps: { store: IngestStore; writer: SampleWriter; config: MetricsConfig; now(): number },
   ) {}
 
   async prepare(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<PreparedIngest> {

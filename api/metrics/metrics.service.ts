@@ -10,6 +10,7 @@ import { MetricFeed } from './metrics.feed';
 import { MetricIngestor, type IngestMode, type IngestResult } from './metrics.ingest';
 import type { IncomingPoint } from './metrics.input';
 import { MAX_POINTS, plan, pointUnit, toPoints, type CounterMode, type MetricPoint, type Plan } from './metrics.query';
+import { IngestStore } from './ingest.store';
 import { MetricStore, type Level, type SeriesRef } from './metrics.store';
 import { CompactionStore } from './compaction.store';
 import { MetricJobs } from './metrics.jobs';
@@ -58,7 +59,8 @@ export class MetricService {
 
   constructor(private readonly deps: { database: Database; clock: Clock; config: MetricsConfig; maxInFlight: number; onError(what: string, err: unknown): void }) {
     const { database, clock, config } = deps;
-    this.store = new MetricStore(database.db, database.prepared);
+    this.store = new MetricStore(database.db);
+    const writes = new IngestStore(database.db, database.prepared);
     const rollups = new RollupStore(database.db);
     const compaction = new CompactionStore(database.db);
     this.jobs = new MetricJobs({ rollups, compaction, clock, config, onError: deps.onError });
@@ -66,14 +68,14 @@ export class MetricService {
       flushMs: 5,
       maxSamples: 20_000,
       maxInFlight: deps.maxInFlight,
-      insert: (b) => this.store.insertSamples(b.seriesIds, b.ats, b.values),
+      insert: (b) => writes.insertSamples(b.seriesIds, b.ats, b.values),
       markLate: (minutes, series) => rollups.mark(1, minutes, series),
       markCompacted: (hours) => compaction.markHours(hours),
       compactAfterMs: config.compactAfterMs,
       ensurePartitions: () => this.jobs.maintain().then(() => undefined),
       now: () => clock.now().getTime(),
     });
-    this.ingestor = new MetricIngestor({ store: this.store, writer: this.writer, config, now: () => clock.now().getTime() });
+    this.ingestor = new MetricIngestor({ store: writes, writer: this.writer, config, now: () => clock.now().getTime() });
     this.feed = new MetricFeed({ store: this.store, intervalMs: config.feedMs, now: () => clock.now().getTime(), onError: (err) => deps.onError('metric feed', err) });
   }
 

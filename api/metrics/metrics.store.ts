@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { agentFilterSql } from '../agents/agents.filter';
 import { agents } from '../agents/agents.table';
 import type { AgentFilter } from '../agents/agents.types';
-import { numberArray, pgErrorCode, type Database, type Db } from '../db';
+import type { Db } from '../db';
 import type { MetricKind } from './metrics.table';
 import { latestSample, samplesIn } from './samples.sql';
 
@@ -11,16 +11,6 @@ export interface SeriesRef {
   agentId: string;
   name: string;
   labels: Record<string, string>;
-  kind: MetricKind;
-  unit: string;
-}
-
-export interface WantedSeries {
-  name: string;
-  labels: Record<string, string>;
-  /** Canonical labels (canonicalLabels) and their md5. */
-  canonical: string;
-  hash: string;
   kind: MetricKind;
   unit: string;
 }
@@ -49,15 +39,12 @@ interface Watermarks {
   hourDone: Date | null;
 }
 
-// Any constant: it keys the per-agent advisory lock under which series are created.
-const SERIES_LOCK = 7_316_002;
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+export const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const date = (v: unknown) => (v instanceof Date ? v : new Date(v as string));
 
-const SERIES_COLUMNS = sql`id, agent_id, name, labels, kind, unit`;
-type SeriesRecord = { id: number; agent_id: string; name: string; labels: Record<string, string> | string; kind: MetricKind; unit: string };
-const toRef = (r: SeriesRecord): SeriesRef => ({
+export const SERIES_COLUMNS = sql`id, agent_id, name, labels, kind, unit`;
+export type SeriesRecord = { id: number; agent_id: string; name: string; labels: Record<string, string> | string; kind: MetricKind; unit: string };
+export const toRef = (r: SeriesRecord): SeriesRef => ({
   id: r.id,
   agentId: r.agent_id,
   name: r.name,
@@ -66,81 +53,9 @@ const toRef = (r: SeriesRecord): SeriesRef => ({
   unit: r.unit,
 });
 
-// PostgreSQL's unique_violation.
-const UNIQUE_VIOLATION = '23505';
-
-/** The SQL of the metrics domain: series, samples, and the reads of both. */
+/** The reads of the metrics domain: series, samples and their roll-ups (IngestStore writes them). */
 export class MetricStore {
-  constructor(
-    private readonly db: Db,
-    private readonly prepared: Database['prepared'],
-  ) {}
-
-  /** The token hash each agent holds now; agents that do not exist are absent. */
-  async tokenHashes(agentIds: string[]): Promise<Map<string, string>> {
-    const rows = await this.db.select({ id: agents.id, tokenHash: agents.tokenHash }).from(agents).where(sql`${agents.id} = any(${sql.param(agentIds)}::uuid[])`);
-    return new Map(rows.map((r) => [r.id, r.tokenHash]));
-  }
-
-  /**
-   * Finds or creates an agent's series. New series are created under a per-agent lock,
-   * so replicas creating series for one agent at once cannot together pass `cap`. With
-   * `allOrNothing`, nothing is created when any would pass it.
-   */
-  async resolveSeries(agentId: string, wanted: WantedSeries[], cap: number, allOrNothing: boolean): Promise<{ found: Map<string, SeriesRef>; refused: WantedSeries[] }> {
-    return this.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${agentId}, ${SERIES_LOCK}))`);
-      const existing = rowsOf<SeriesRecord & { labels_hash: string }>(
-        await tx.execute(sql`
-          select ${SERIES_COLUMNS}, labels_hash from metric_series
-          where agent_id = ${agentId} and (name, labels_hash) in (select * from unnest(${sql.param(wanted.map((w) => w.name))}::text[], ${sql.param(wanted.map((w) => w.hash))}::text[]))`),
-      );
-      const found = new Map(existing.map((r) => [`${r.name}\u0000${r.labels_hash}`, toRef(r)]));
-      const missing = wanted.filter((w) => !found.has(`${w.name}\u0000${w.hash}`));
-      if (missing.length === 0) return { found, refused: [] };
-      const [{ n }] = rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from metric_series where agent_id = ${agentId}`));
-      const room = Math.max(0, cap - n);
-      if (allOrNothing && missing.length > room) return { found, refused: missing };
-      const create = missing.slice(0, room);
-      if (create.length > 0) {
-        const col = <T>(pick: (w: WantedSeries) => T) => sql.param(create.map(pick));
-        const created = rowsOf<SeriesRecord & { labels_hash: string }>(
-          await tx.execute(sql`
-            insert into metric_series (agent_id, name, labels, labels_hash, kind, unit)
-            select ${agentId}::uuid, name, labels::jsonb, labels_hash, kind, unit
-            from unnest(${col((w) => w.name)}::text[], ${col((w) => w.canonical)}::text[], ${col((w) => w.hash)}::text[],
-                        ${col((w) => w.kind)}::text[]::metric_kind[], ${col((w) => w.unit)}::text[]) as u(name, labels, labels_hash, kind, unit)
-            on conflict do nothing
-            returning ${SERIES_COLUMNS}, labels_hash`),
-        );
-        for (const r of created) found.set(`${r.name}\u0000${r.labels_hash}`, toRef(r));
-      }
-      return { found, refused: missing.slice(room) };
-    });
-  }
-
-  /**
-   * Writes samples in one statement. A (series, time) already stored keeps its value: the
-   * first one written wins, later repeats are ignored, within a batch as across batches.
-   * Times travel as epoch milliseconds (a number array parses faster than timestamp text),
-   * made exact timestamps by interval arithmetic (to_timestamp's float seconds can lose the millisecond).
-   * The arrays go as literals joined here: the driver would quote and escape each of the
-   * tens of thousands of numbers one by one. Every value is a finite number, whose text
-   * (JavaScript's shortest round trip) float8 reads back exactly.
-   */
-  async insertSamples(seriesIds: number[], ats: number[], values: number[]): Promise<void> {
-    const rows = sql`select s, timestamptz 'epoch' + t * interval '1 millisecond', v
-          from unnest(${numberArray(seriesIds)}::int[], ${numberArray(ats)}::float8[], ${numberArray(values)}::float8[]) as u(s, t, v)`;
-    // A plain insert first: checking each row for a conflict before inserting it costs
-    // PostgreSQL more than the insert, and repeats are rare (a sender's retry). A batch that
-    // holds one fails as a whole and goes again, skipping the repeats.
-    try {
-      await this.prepared('metric_samples_insert', sql`insert into metric_samples (series_id, at, value) ${rows}`);
-    } catch (err) {
-      if (pgErrorCode(err) !== UNIQUE_VIOLATION) throw err;
-      await this.prepared('metric_samples_insert_skipping', sql`insert into metric_samples (series_id, at, value) ${rows} on conflict do nothing`);
-    }
-  }
+  constructor(private readonly db: Db) {}
 
   /**
    * Runs a read of roll-ups with the watermarks it must use, both in one snapshot: the
