@@ -1,9 +1,7 @@
-import type { IncomingPoint } from './metrics.input';
-import { LABEL_PATTERN } from './metrics.input';
+import { LABEL_PATTERN, type IncomingPoint } from './metrics.input';
 import type { MetricKind } from './metrics.table';
 import { OtlpRequest } from './proto';
 import { DecodeError, WIRE_VARINT, WireReader } from './protobuf.wire';
-
 
 /** The points of an OTLP export request, and those refused while reading it (with why). */
 export interface Decoded {

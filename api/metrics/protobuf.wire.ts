@@ -59,7 +59,7 @@ export class WireReader {
         const length = this.varint(end);
         s = this.pos;
         e = s + length;
-      } else throw new DecodeError(`field ${field} at byte ${p} has wire type ${wire}, which OTLP does not use`);
+      } else throw new DecodeError(`field ${field} at byte ${p} has wire type ${wire}, which no message read here uses`);
       if (e > end) throw new DecodeError(`field ${field} at byte ${p} runs past the end of its message`);
       visit(field, wire, s, e);
       p = e;
