@@ -78,10 +78,12 @@ export const agents = pgTable(
     createdAt: at('created_at').notNull().defaultNow(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
+  // No index on status: it has three values, so the planner would seldom use one, and with
+  // it a status change (ten thousand agents going offline in one sweep) could never be a
+  // HOT update, one that leaves the table's indexes alone.
   (t) => [
     unique('agents_identity_key').on(t.name, t.host, t.port, t.environment),
     unique('agents_token_hash_key').on(t.tokenHash),
-    index('agents_status_idx').on(t.status),
     index('agents_type_idx').on(t.type),
     index('agents_environment_idx').on(t.environment),
     index('agents_created_at_idx').on(t.createdAt),
