@@ -12,11 +12,11 @@ import { subscribeShared } from '../graphql/shared-subscribe';
 import type { GraphQLDoor } from './graphql';
 import { checkVariables } from '../validation';
 import { MAX_BODY_BYTES } from './http';
+import { TurnWriter } from './turn-writer';
 
 /** Messages of one socket handled per turn of the event loop, and most held before it is no longer read. */
 const MESSAGES_PER_TURN = 8;
 const MAX_QUEUED_MESSAGES = 256;
-
 export interface WebSocketDoor {
   /** Takes over an HTTP upgrade to /graphql. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -160,15 +160,14 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
       clearTimeout(pongWait);
       pongWait = undefined;
     });
+    const writer = new TurnWriter(socket, request.socket);
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            // A send that fails means the socket is going away; 'close' cleans up.
-            socket.send(data, () => resolve());
-          }),
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          return writer.send(data);
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) => {
           // ws hands over every frame of a chunk in one turn of the event loop: a burst of
