@@ -121,12 +121,19 @@ export const eventStore = {
     return rowsOf(result).map(toRecord);
   },
 
-  /** Whether events after `from` have committed that cannot be read yet, behind a transaction still running. */
+  /**
+   * Whether events after `from` have committed that cannot be read yet, behind a
+   * transaction still running: that is, whether the newest event is after `from` and
+   * beyond the horizon. One step down the index from its end, however long the log (asked
+   * as "any event after `from` beyond the horizon", the planner may scan the whole table).
+   */
   async heldBack(db: Db, from: Position): Promise<boolean> {
     const result = await db.execute(sql`
-      select exists (
-        select 1 from events e where (e.tx, e.id) > (${from.tx.toString()}::xid8, ${from.id.toString()}::bigint) and e.tx >= ${HORIZON}
-      ) as held
+      select coalesce((
+        select e.tx >= ${HORIZON} from events e
+        where (e.tx, e.id) > (${from.tx.toString()}::xid8, ${from.id.toString()}::bigint)
+        order by e.tx desc, e.id desc limit 1
+      ), false) as held
     `);
     return rowsOf<{ held: boolean }>(result)[0]?.held === true;
   },

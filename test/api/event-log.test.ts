@@ -2,6 +2,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAgentEvents } from '../../api/agents/agents.events';
 import { graphql } from '../helpers/client';
+import { parseCursor } from '../../api/events/position';
 import { compareCursors } from '../helpers/cursors';
 import { onPostgres } from '../helpers/database';
 import { registerRest } from '../helpers/agents';
@@ -94,8 +95,12 @@ describe('appends that commit out of order', () => {
       expect((await logged()).map(markerOf)).not.toContain('B');
       expect(live.items.map(markerOf)).not.toContain('B');
       expect(resumedEarly.items.map(markerOf)).not.toContain('B');
+      // What makes the feed read again soon, whether or not A ends with an event to signal.
+      const from = parseCursor(start)!;
+      expect(await server.app.events.heldBack(from)).toBe(true);
       a.release();
       await a.committed;
+      expect(await server.app.events.heldBack(from)).toBe(false);
       const items = await resumedEarly.until((all) => all.some((e) => markerOf(e) === 'B'));
       expect(items.filter((e) => markerOf(e)).map(markerOf)).toEqual(['A', 'B']);
       resumedEarly.dispose();
