@@ -4,7 +4,7 @@ import type { EventLog } from './events.log';
 import type { EventRecord } from './events.types';
 import { ORIGIN, type Position } from './position';
 
-const PAGE = 5000;
+const PAGE = 1000;
 /** Re-read this soon when committed events wait behind a transaction still running. */
 const HELD_RETRY_MS = [2, 5, 10, 20, 50, 100];
 /** A read now and then even without a signal, in case one was lost with its connection. */
