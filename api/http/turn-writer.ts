@@ -9,10 +9,11 @@ export const MAX_UNSENT_BYTES = 64 * 1024;
  * Sends a burst of one socket's messages (ten thousand agents going offline at once) as a
  * few large writes rather than a system call each: the first message of a turn of the
  * event loop is written at once, so a lone event reaches its subscriber without waiting;
- * from the second on, the connection is corked until the turn ends. A send resolves at once, letting the next message be formatted in
- * the same turn, until the turn has sent SENDS_PER_TURN messages or the socket holds
- * MAX_UNSENT_BYTES: then it resolves only once the socket has written it, so a slow
- * client holds its own stream back, not the server's memory or event loop.
+ * from the second on, the connection is corked until the turn ends. A send resolves at
+ * once, letting the next message be formatted in the same turn, until the turn has sent
+ * SENDS_PER_TURN messages or the socket holds MAX_UNSENT_BYTES: then it resolves only
+ * once the socket has written it, so a slow client holds its own stream back, not the
+ * server's memory or event loop.
  */
 export class TurnWriter {
   private sent = 0;

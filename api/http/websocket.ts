@@ -17,6 +17,7 @@ import { TurnWriter } from './turn-writer';
 /** Messages of one socket handled per turn of the event loop, and most held before it is no longer read. */
 const MESSAGES_PER_TURN = 8;
 const MAX_QUEUED_MESSAGES = 256;
+
 export interface WebSocketDoor {
   /** Takes over an HTTP upgrade to /graphql. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;

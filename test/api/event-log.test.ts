@@ -1,8 +1,8 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAgentEvents } from '../../api/agents/agents.events';
-import { graphql } from '../helpers/client';
 import { parseCursor } from '../../api/events/position';
+import { graphql } from '../helpers/client';
 import { compareCursors } from '../helpers/cursors';
 import { onPostgres } from '../helpers/database';
 import { registerRest } from '../helpers/agents';
