@@ -143,6 +143,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** The rows of a raw `db.execute` result (drizzle types it loosely), as `T`. */
+export const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+
 /**
  * A PostgreSQL array literal of numbers (null as NULL), sent as one text parameter: for
  * thousands of elements far cheaper to build and to parse than a parameter per element.

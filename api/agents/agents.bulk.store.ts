@@ -1,11 +1,9 @@
 import { and, asc, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { agentFilterSql } from './agents.filter';
 import { publicAgent, type PublicAgent } from './agents.snapshot';
 import { agents } from './agents.table';
 import type { AgentFilter, AgentStatus } from './agents.types';
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 /** The writes and reads of bulk actions (agents.bulk.ts): many agents a filter selects at once. */
 export const bulkStore = {

@@ -1,13 +1,11 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { insertAgentEvents, insertRegisteredAgent, type NewAgent } from './agents.events.sql';
 import { agentFilterSql, inactiveSql } from './agents.filter';
 import { fromSnapshot, publicAgent, type AgentSnapshot, type PublicAgent } from './agents.snapshot';
 import { agentConfigurations, agents, agentTags, type AgentConfigurationRow, type AgentRow, type TagSource } from './agents.table';
 import { compareNames } from '../../shared/agent-order';
 import { type AgentEventType, type AgentFilter, type AgentGroupBy, type AgentStatus } from './agents.types';
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 export type StatusCounts = Record<AgentStatus | 'total' | 'inactive', number>;
 type CountRow = { status: AgentStatus; inactive: boolean; n: number };

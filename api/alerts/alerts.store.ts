@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { alerts, type AlertRow, type AlertRuleRow } from './alerts.table';
 import type { AgentRef, Alert, AlertFilter, Rule } from './alerts.types';
 
@@ -75,8 +75,6 @@ export interface AlertCursor {
   t: string;
   id: string;
 }
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 /** The SQL of alerts (rules: rules.store.ts; silences: silences.store.ts). */
 export const alertStore = {

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { latestSample, samplesIn } from '../metrics/samples.sql';
 import type { Aggregate } from './alerts.types';
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 export interface SeriesAggregate {
   agentId: string;

@@ -1,11 +1,9 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { toRule } from './alerts.store';
 import { alertRules } from './alerts.table';
 import type { Rule, RuleKind } from './alerts.types';
 import type { RuleInput } from './rules.input';
-
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 /** The SQL of alert rules and of their evaluation rounds. */
 export const ruleStore = {

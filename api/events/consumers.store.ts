@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import type { Position } from './position';
 
 export interface ConsumerRow {
@@ -18,7 +18,6 @@ export interface ConsumerLagRow extends ConsumerRow {
   oldestWaiting: Date | null;
 }
 
-const rows = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const lease = (ms: number) => sql`clock_timestamp() + make_interval(secs => ${ms / 1000})`;
 
 /** How far lag counting goes: past this a consumer is simply "this far behind, or more". */
@@ -44,7 +43,7 @@ export const consumerStore = {
       where name = ${name} and (owner is null or owner = ${owner} or lease_until < clock_timestamp())
       returning name
     `);
-    return rows(result).length > 0;
+    return rowsOf(result).length > 0;
   },
 
   /** Extends the lease; false when it is no longer ours. */
@@ -52,7 +51,7 @@ export const consumerStore = {
     const result = await db.execute(sql`
       update event_consumers set lease_until = ${lease(ms)} where name = ${name} and owner = ${owner} returning name
     `);
-    return rows(result).length > 0;
+    return rowsOf(result).length > 0;
   },
 
   async release(db: Db, name: string, owner: string): Promise<void> {
@@ -72,7 +71,7 @@ export const consumerStore = {
     const result = await tx.execute(sql`
       select tx::text as tx, id::text as id, owner, handled::text as handled from event_consumers where name = ${name}
     `);
-    const [row] = rows<{ tx: string; id: string; owner: string | null; handled: string }>(result);
+    const [row] = rowsOf<{ tx: string; id: string; owner: string | null; handled: string }>(result);
     return row && { position: { tx: BigInt(row.tx), id: BigInt(row.id) }, owner: row.owner, handled: BigInt(row.handled) };
   },
 
@@ -92,7 +91,7 @@ export const consumerStore = {
         (select e.at from events e where (e.tx, e.id) > (c.tx, c.id) order by e.tx, e.id limit 1) as oldest
       from event_consumers c order by c.name
     `);
-    return rows<{ name: string; tx: string; id: string; owner: string | null; handled: string; lease_live: boolean; behind: number; oldest: string | Date | null }>(result).map((r) => ({
+    return rowsOf<{ name: string; tx: string; id: string; owner: string | null; handled: string; lease_live: boolean; behind: number; oldest: string | Date | null }>(result).map((r) => ({
       name: r.name,
       position: { tx: BigInt(r.tx), id: BigInt(r.id) },
       owner: r.owner,

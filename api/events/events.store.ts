@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { cursorOf, type Position } from './position';
 import type { EventDraft, EventRecord, EventSelection } from './events.types';
 
@@ -64,8 +64,6 @@ export const subjectBucket = (kind: string, id: string) => fnv(`${kind}:${id}`) 
 /** The first key of a kind's advisory locks (the second is the bucket): a signed 32-bit integer. */
 const kindSpace = (kind: string) => fnv(`event-subjects:${kind}`) | 0;
 
-const rowsOf = <T = Row>(result: unknown) => (result as { rows: T[] }).rows;
-
 /** The SQL of the event log. */
 export const eventStore = {
   /**
@@ -118,7 +116,7 @@ export const eventStore = {
       order by e.tx, e.id
       limit ${limit}
     `);
-    return rowsOf(result).map(toRecord);
+    return rowsOf<Row>(result).map(toRecord);
   },
 
   /**
@@ -146,7 +144,7 @@ export const eventStore = {
       order by e.tx desc, e.id desc
       limit ${limit}
     `);
-    return rowsOf(result).map(toRecord).reverse();
+    return rowsOf<Row>(result).map(toRecord).reverse();
   },
 
   /**

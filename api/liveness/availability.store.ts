@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { AgentStatus } from '../agents/agents.types';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 
 export interface StatusDelta {
   minute: Date;
@@ -38,8 +38,8 @@ export const availabilityStore = {
     `);
     type Row = { status: AgentStatus; n: number };
     return {
-      base: (base as unknown as { rows: Row[] }).rows,
-      steps: (steps as unknown as { rows: (Row & { step: number })[] }).rows,
+      base: rowsOf<Row>(base),
+      steps: rowsOf<Row & { step: number }>(steps),
     };
   },
 
@@ -47,7 +47,7 @@ export const availabilityStore = {
   async totals(db: Db): Promise<Record<AgentStatus, number>> {
     const result = await db.execute(sql`select status, sum(delta)::int as n from agent_status_minutes group by status`);
     const totals = { online: 0, degraded: 0, offline: 0 };
-    for (const r of (result as unknown as { rows: { status: AgentStatus; n: number }[] }).rows) totals[r.status] = r.n;
+    for (const r of rowsOf<{ status: AgentStatus; n: number }>(result)) totals[r.status] = r.n;
     return totals;
   },
 };

@@ -2,7 +2,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { statusChangeEventsSql } from '../agents/agents.events.sql';
 import { agents, RECENT_HEARTBEATS, type AgentRow } from '../agents/agents.table';
 import type { AgentStatus } from '../agents/agents.types';
-import { numberArray, type Db } from '../db';
+import { numberArray, rowsOf, type Db } from '../db';
 import type { Health, LivenessPolicy } from './policy';
 
 export interface HeartbeatWrite {
@@ -30,7 +30,6 @@ export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat' 
 const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _grace, nameKey: _key, ...WATCHED_COLUMNS } = getTableColumns(agents);
 
 type ReturnedRow = [string, AgentStatus, AgentStatus, number, number, boolean];
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 /**
  * The SQL of liveness, built once from the policy: the heartbeat batch, the sweep, the

@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { partitionName } from './rollup.store';
 import { HOUR_MS } from './samples.sql';
 
 const DAY = 86_400_000;
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const time = (v: unknown) => (v === null || v === undefined ? null : (v instanceof Date ? v : new Date(v as string)).getTime());
 
 export interface CompactionOptions {

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { agents } from '../agents/agents.table';
-import { numberArray, pgErrorCode, type Database, type Db } from '../db';
+import { numberArray, pgErrorCode, rowsOf, type Database, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
-import { rowsOf, SERIES_COLUMNS, toRef, type SeriesRecord, type SeriesRef } from './metrics.store';
+import { SERIES_COLUMNS, toRef, type SeriesRecord, type SeriesRef } from './metrics.store';
 
 export interface WantedSeries {
   name: string;

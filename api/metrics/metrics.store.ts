@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { agentFilterSql } from '../agents/agents.filter';
 import { agents } from '../agents/agents.table';
 import type { AgentFilter } from '../agents/agents.types';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
 import { latestSample, samplesIn } from './samples.sql';
 
@@ -39,7 +39,6 @@ interface Watermarks {
   hourDone: Date | null;
 }
 
-export const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const date = (v: unknown) => (v instanceof Date ? v : new Date(v as string));
 
 export const SERIES_COLUMNS = sql`id, agent_id, name, labels, kind, unit`;

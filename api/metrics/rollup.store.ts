@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { numberArray, type Db } from '../db';
+import { numberArray, rowsOf, type Db } from '../db';
 import { samplesIn } from './samples.sql';
 
 export const MINUTE = 60_000;
@@ -18,7 +18,6 @@ export const LATE_MS = 30_000;
 const MAINTENANCE_LOCK = 7_316_003;
 
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
 
 const ROLLUP_COLUMNS = sql`count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, last = excluded.last, last_at = excluded.last_at`;

@@ -1,9 +1,8 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db';
+import { rowsOf, type Db } from '../db';
 import { deliveries, deliveryAttempts, notificationChannels, notificationPolicies, type AttemptRow, type ChannelRow, type DeliveryRow, type PolicyRow } from './notifications.table';
 import type { NotificationAlert } from './notifications.types';
 
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
 
 export interface Enqueued {
