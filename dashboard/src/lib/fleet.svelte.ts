@@ -1,4 +1,4 @@
-import type { Client } from '@urql/core';
+import type { Client, CombinedError } from '@urql/core';
 import { describeError } from './errors';
 import { FleetAlertChangedSubscription, FleetPageQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
 import { FleetSummaryQuery } from './fleet-documents';
@@ -107,11 +107,9 @@ export class FleetState {
     const replay = this.#live.end(mark);
     if (id !== this.#loadId) return;
     this.loading = false;
-    if (page.error || !page.data) {
-      this.error = page.error ? describeError(page.error).message : 'No data';
-      return;
-    }
-    const { edges, pageInfo, totalCount } = page.data.agents;
+    const data = this.#dataOf(page);
+    if (!data) return;
+    const { edges, pageInfo, totalCount } = data.agents;
     this.#endCursor = pageInfo.endCursor ?? null;
     this.#cursors = new Map(edges.map((e) => [e.node.id, e.cursor]));
     const nodes = edges.map((e) => e.node);
@@ -126,23 +124,12 @@ export class FleetState {
     if (this.loading || this.loadingMore || this.complete || !this.#endCursor) return;
     const id = this.#loadId;
     this.loadingMore = true;
-    const mark = this.#live.begin();
-    const page = await this.#client
-      .query(FleetPageQuery, {
-        filter: toAgentFilter(this.#query),
-        orderBy: this.#order(),
-        first: NEXT_PAGE,
-        after: this.#endCursor,
-      })
-      .toPromise();
-    const replay = this.#live.end(mark);
+    const { page, replay } = await this.#readPage(NEXT_PAGE, this.#endCursor);
     if (id !== this.#loadId) return;
     this.loadingMore = false;
-    if (page.error || !page.data) {
-      this.error = page.error ? describeError(page.error).message : 'No data';
-      return;
-    }
-    const { edges, pageInfo, totalCount } = page.data.agents;
+    const data = this.#dataOf(page);
+    if (!data) return;
+    const { edges, pageInfo, totalCount } = data.agents;
     this.#endCursor = pageInfo.endCursor ?? this.#endCursor;
     for (const e of edges) this.#cursors.set(e.node.id, e.cursor);
     const nodes = edges.map((e) => e.node);
@@ -176,16 +163,7 @@ export class FleetState {
       }
     }
     const id = this.#loadId;
-    const mark = this.#live.begin();
-    const page = await this.#client
-      .query(FleetPageQuery, {
-        filter: toAgentFilter(this.#query),
-        orderBy: this.#order(),
-        first: Math.min(NEXT_PAGE, end - start + 10),
-        after,
-      })
-      .toPromise();
-    const replay = this.#live.end(mark);
+    const { page, replay } = await this.#readPage(Math.min(NEXT_PAGE, end - start + 10), after);
     if (id !== this.#loadId || !page.data) return;
     const position = new Map(this.agents.map((a, i) => [a.id, i]));
     const returned = new Set<string>();
@@ -212,10 +190,10 @@ export class FleetState {
     this.#setList(this.#replay(reduceFleet(this.#list, fresh, this.#query), replay));
   }
 
-  /** The rows on screen, as the table reports them: the heartbeat feed follows them. */
-  /** `order` is how the table orders the rows when it sorts them itself (by a metric). */
+  /** How the table orders the rows when it sorts them itself (by a metric). */
   #rowOrder: ((rows: readonly AgentRow[]) => readonly AgentRow[]) | undefined;
 
+  /** The rows on screen, as the table reports them (in its `order`): the heartbeat feed follows them. */
   setVisible(start: number, end: number, order?: (rows: readonly AgentRow[]) => readonly AgentRow[]) {
     this.#visible = { start, end };
     this.#rowOrder = order;
@@ -238,6 +216,20 @@ export class FleetState {
 
   #order() {
     return { field: this.#query.sort, direction: this.#query.direction };
+  }
+
+  /** A page of the view after `after`, read while the live feeds are held, with what they delivered meanwhile. */
+  async #readPage(first: number, after: string | null) {
+    const mark = this.#live.begin();
+    const page = await this.#client.query(FleetPageQuery, { filter: toAgentFilter(this.#query), orderBy: this.#order(), first, after }).toPromise();
+    return { page, replay: this.#live.end(mark) };
+  }
+
+  /** A page's data; null, with the reason shown, when it could not be read. */
+  #dataOf<D>(page: { error?: CombinedError; data?: D }): D | null {
+    if (!page.error && page.data) return page.data;
+    this.error = page.error ? describeError(page.error).message : 'No data';
+    return null;
   }
 
   /** A fetched list with what arrived during the fetch on top: events, then heartbeats. */
