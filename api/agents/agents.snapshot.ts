@@ -99,15 +99,33 @@ export const SNAPSHOT_COLUMNS = {
   updatedAt: 'updated_at',
 } as const satisfies Record<Exclude<keyof AgentSnapshot, 'tags'>, string>;
 
-/** The agent of a snapshot, shaped like a row, with an empty heartbeat history. */
+/**
+ * The agent of a snapshot, shaped like a row, with an empty heartbeat history. Built
+ * field by field: spreading the snapshot and then replacing five of its texts with dates
+ * cost V8 about four times as much (10–13 µs an event, the largest single cost of
+ * decoding a burst of events).
+ */
 export function fromSnapshot(s: AgentSnapshot): PublicAgent {
   return {
-    ...s,
-    lastHeartbeat: date(s.lastHeartbeat),
-    offlineAt: date(s.offlineAt),
+    id: s.id,
+    name: s.name,
+    type: s.type,
+    host: s.host,
+    port: s.port,
+    environment: s.environment,
+    status: s.status,
     // An event from before statusChangedAt existed: its agent changed last at updatedAt,
     // the closest time it carries.
     statusChangedAt: new Date(s.statusChangedAt ?? s.updatedAt),
+    health: s.health,
+    healthMessage: s.healthMessage,
+    metadata: s.metadata,
+    heartbeatIntervalSeconds: s.heartbeatIntervalSeconds,
+    lastHeartbeat: date(s.lastHeartbeat),
+    lastSequence: s.lastSequence,
+    offlineAt: date(s.offlineAt),
+    configurationRevision: s.configurationRevision,
+    tags: s.tags,
     createdAt: new Date(s.createdAt),
     updatedAt: new Date(s.updatedAt),
     recentHeartbeatAt: [],
