@@ -1,3 +1,4 @@
+import './production';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import { createApp, type App } from './app';

@@ -19,7 +19,7 @@ let dashboardUrl = '';
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const api: ChildProcess = spawn(tsx, ['watch', 'api/main.ts'], {
   cwd: root,
-  env: { ...process.env, PORT: apiPort },
+  env: { NODE_ENV: 'development', ...process.env, PORT: apiPort },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 

@@ -19,12 +19,13 @@ export interface ServerProcess {
 /**
  * Starts a TypeScript server in its own `node --import tsx` process (no tsx wrapper,
  * so `pid` is the process that serves, whose RSS and CPU we read) and waits for it to
- * print `listening on http://host:port`.
+ * print `listening on http://host:port`. Every server measured, baselines included, runs in
+ * production mode, as a deployment would.
  */
 export async function startServer(name: string, file: string, env: Record<string, string>, nodeFlags: string[] = [], cwd = ROOT): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file], {
     cwd,
-    env: { ...process.env, ...env },
+    env: { NODE_ENV: 'production', ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
