@@ -211,6 +211,7 @@ async function main() {
       mass = await measureMass({ server, databaseUrl: db.url, viewerToken: BENCH_TOKENS.VIEWER_TOKEN, count: f.massAgents, log });
     } finally {
       await server.stop();
+      if (f.profile) keepMainThreadProfile(profileDir, 'mass');
     }
   }
 
