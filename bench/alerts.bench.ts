@@ -4,6 +4,8 @@
  *
  *   npx tsx bench/alerts.bench.ts [--agents 10000]   (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
+// The alerts phase runs the server in this process: in production mode, as deployed.
+import '../api/production';
 import { alertTargets, measureAlerts } from './lib/alerts';
 
 const count = Number(process.argv[process.argv.indexOf('--agents') + 1]) || 10_000;

@@ -20,6 +20,8 @@
  * With --profile, each server's main thread is CPU-profiled: read them with bench/profile.ts;
  * bench/alloc.ts counts bytes allocated per request, the steadiest figure on a shared machine.
  */
+// The alerts phase runs the server in this process: in production mode, as deployed.
+import '../api/production';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
