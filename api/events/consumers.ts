@@ -146,7 +146,7 @@ export class DurableConsumer {
       const row = await consumerStore.lock(tx, name);
       if (!row || row.owner !== replicaId) throw new LostLease();
       this.position = row.position;
-      const events = await log.after(row.position, batchSize, undefined, tx);
+      const events = await log.after(row.position, batchSize, kinds && { payloadOf: kinds }, tx);
       if (events.length === 0) return 0;
       const mine = kinds ? events.filter((e) => kinds.includes(e.kind)) : events;
       if (mine.length > 0) await this.definition.handle(tx, mine);

@@ -18,7 +18,10 @@ const toRecord = (r: Row): EventRecord => {
   return { position, cursor: cursorOf(position), kind: r.subject_kind, subjectId: r.subject_id, type: r.type, at: new Date(r.at), payload: r.payload };
 };
 
-const COLUMNS = sql.raw('e.id::text as id, e.tx::text as tx, e.subject_kind, e.subject_id, e.type, e.at, e.payload');
+const columns = (s: EventSelection): SQL =>
+  sql`e.id::text as id, e.tx::text as tx, e.subject_kind, e.subject_id, e.type, e.at, ${
+    s.payloadOf ? sql`case when e.subject_kind = any(${sql.param([...s.payloadOf])}::text[]) then e.payload end as payload` : sql.raw('e.payload')
+  }`;
 /**
  * The oldest transaction that may still write events here: those below it have all
  * ended, so their events can no longer change. It is the snapshot's oldest running
@@ -111,7 +114,7 @@ export const eventStore = {
   /** Events after `from`, oldest first, among those that can no longer change. */
   async after(db: Db, from: Position, limit: number, s: EventSelection = {}): Promise<EventRecord[]> {
     const result = await db.execute(sql`
-      select ${COLUMNS} from events e
+      select ${columns(s)} from events e
       where (e.tx, e.id) > (${from.tx.toString()}::xid8, ${from.id.toString()}::bigint) and e.tx < ${HORIZON} ${selection(s)}
       order by e.tx, e.id
       limit ${limit}
@@ -139,7 +142,7 @@ export const eventStore = {
   /** The `limit` events before `before` (or the newest), oldest first, among those that can no longer change. */
   async before(db: Db, before: Position | undefined, limit: number, s: EventSelection = {}): Promise<EventRecord[]> {
     const result = await db.execute(sql`
-      select ${COLUMNS} from events e
+      select ${columns(s)} from events e
       where e.tx < ${HORIZON} ${before ? sql`and (e.tx, e.id) < (${before.tx.toString()}::xid8, ${before.id.toString()}::bigint)` : sql``} ${selection(s)}
       order by e.tx desc, e.id desc
       limit ${limit}

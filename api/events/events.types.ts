@@ -25,4 +25,10 @@ export interface EventRecord {
 export interface EventSelection {
   kind?: string;
   subjectId?: string;
+  /**
+   * Only events of these kinds carry their payload; the others come with a null one.
+   * For a reader that passes over most kinds: a payload is most of what reading an
+   * event costs (an alert's holds its agent, its labels and its texts).
+   */
+  payloadOf?: readonly string[];
 }

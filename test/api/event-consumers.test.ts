@@ -87,6 +87,28 @@ describe('the fleet-availability consumer on one server', () => {
     }
   });
 
+  it('reads the payloads of its own kinds only: events of other kinds pass by without theirs', async () => {
+    const { app } = server;
+    const [newest] = await app.events.before(undefined, 1);
+    const from = newest?.position ?? { tx: 0n, id: 0n };
+    const agent = await register(server);
+    const key = await graphql(server.url, server.adminToken, 'mutation { createApiKey(input: { name: "consumer-payloads", role: VIEWER }) { key { id } } }');
+    expect(key.body.errors).toBeUndefined();
+    const read = (payloadOf?: string[]) =>
+      waitFor(async () => {
+        const records = await app.events.after(from, 1_000, payloadOf && { payloadOf });
+        return records.some((r) => r.subjectId === agent.id) && records.some((r) => r.kind !== 'agent') ? records : undefined;
+      }, { what: 'the agent event and the key event' });
+    const slim = await read(['agent']);
+    for (const r of slim) {
+      if (r.kind === 'agent') expect(r.payload).toMatchObject({ agent: { id: r.subjectId } });
+      else expect(r.payload).toBeNull();
+    }
+    const full = await read();
+    expect(full.map((r) => r.cursor)).toEqual(slim.map((r) => r.cursor));
+    expect(full.filter((r) => r.kind !== 'agent').every((r) => r.payload !== null)).toBe(true);
+  });
+
   it('rolls a batch back when its handler fails midway, and handles it again, once, on the next try', async () => {
     const { app } = server;
     const table = `consumer_probe_${process.pid}`;
