@@ -175,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     hourRetentionDays: integer(env, 'METRICS_1H_RETENTION_DAYS', 400, 1, 36500),
     maxSeriesPerAgent: integer(env, 'METRICS_MAX_SERIES_PER_AGENT', 1000, 1, 1_000_000),
     maxBodyBytes: integer(env, 'METRICS_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
-    maxDecodedBytes: integer(env, 'METRICS_MAX_DECODED_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxDecodedBytes: integer(env, 'METRICS_MAX_DECODED_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     feedMs: integer(env, 'METRICS_FEED_MS', 1000, 10, 60_000),
     rollupIntervalMs: integer(env, 'METRICS_ROLLUP_INTERVAL_MS', 10_000, 10, 3_600_000),
     maintenanceIntervalMs: integer(env, 'METRICS_MAINTENANCE_INTERVAL_MS', 3_600_000, 10, 86_400_000),

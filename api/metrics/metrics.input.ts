@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hasNul } from '../validation';
+import { hasLoneSurrogate, hasNul, LONE_SURROGATE } from '../validation';
 import type { MetricKind } from './metrics.table';
 
 /** A point as every door hands it over, before it is checked. */
@@ -20,6 +20,13 @@ export const MAX_LABELS = 30;
 export const MAX_LABEL_VALUE_BYTES = 1024;
 export const MAX_UNIT_LENGTH = 32;
 export const MAX_FUTURE_MS = 5 * 60_000;
+/**
+ * The largest magnitude a value may have. Roll-ups and summaries add values up in
+ * float8, which overflows (an error, for the whole statement) past 1.8e308: a series of
+ * values near that failed every roll-up round for every series. Sums of a million
+ * million values this large still fit.
+ */
+export const MAX_ABS_VALUE = 1e290;
 export const KINDS: readonly MetricKind[] = ['gauge', 'counter', 'delta'];
 
 export interface PointRules {
@@ -31,7 +38,7 @@ export interface PointRules {
  * What is wrong with a point, or undefined. Only finite values are stored: NaN and ±Inf
  * have no average, sum or rate, so they are refused on every door (Prometheus' staleness
  * markers are dropped before this, by the remote-write door: they end a series, they
- * are not values).
+ * are not values); so are values past ±MAX_ABS_VALUE.
  */
 export function pointProblem(p: IncomingPoint, rules: PointRules, checkLabels: (labels: unknown) => string | undefined = labelsProblem): string | undefined {
   if (typeof p.name !== 'string' || p.name.length === 0) return 'name is required';
@@ -41,11 +48,13 @@ export function pointProblem(p: IncomingPoint, rules: PointRules, checkLabels: (
   if (labelProblem) return labelProblem;
   if (typeof p.value !== 'number') return 'value must be a number';
   if (!Number.isFinite(p.value)) return `value must be a finite number, got ${p.value}`;
+  if (Math.abs(p.value) > MAX_ABS_VALUE) return `value must be within ±${MAX_ABS_VALUE}, got ${p.value}`;
   if (!Number.isFinite(p.at)) return 'at must be a valid time';
   if (p.at > rules.now + MAX_FUTURE_MS) return `at ${iso(p.at)} is more than 5 minutes ahead of the server's clock`;
   const oldest = rules.now - rules.rawRetentionDays * 86_400_000;
   if (p.at < oldest) return `at ${iso(p.at)} is older than the raw retention (${rules.rawRetentionDays} days)`;
   if (p.unit !== undefined && (typeof p.unit !== 'string' || p.unit.length > MAX_UNIT_LENGTH || hasNul(p.unit))) return `unit must be a string of at most ${MAX_UNIT_LENGTH} characters`;
+  if (p.unit !== undefined && hasLoneSurrogate(p.unit)) return `unit ${LONE_SURROGATE}`;
   if (p.kind !== undefined && !KINDS.includes(p.kind)) return `kind must be one of ${KINDS.join(', ')}`;
   return undefined;
 }
@@ -59,6 +68,7 @@ export function labelsProblem(labels: unknown): string | undefined {
     if (typeof value !== 'string') return `label ${key} must be a string`;
     if (Buffer.byteLength(value) > MAX_LABEL_VALUE_BYTES) return `label ${key} must be at most 1 KiB`;
     if (hasNul(value)) return `label ${key} must not contain NUL characters`;
+    if (hasLoneSurrogate(value)) return `label ${key} ${LONE_SURROGATE}`;
   }
   return undefined;
 }

@@ -1,3 +1,5 @@
+import snappy from 'snappyjs';
+import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request, SEED_AGENT } from '../helpers/client';
@@ -5,6 +7,7 @@ import { listAgents, rawRequest, REGISTER_MUTATION } from '../helpers/agents';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { healthDuring } from '../helpers/health';
 import { heartbeatRest, rawWs, registerAgent, waitFor, wsUrl, type Agent } from '../helpers/liveness';
+import { decodeStatus, postOtlp, postRemoteWrite } from '../helpers/protocols';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 import { TOKENS } from '../helpers/server';
 
@@ -188,5 +191,58 @@ describe('heavy live connections', () => {
       }
       return { status: 200 };
     });
+  });
+});
+
+/**
+ * Small compressed bodies that inflate into millions of JSON values or protobuf fields
+ * (each decoded at about a microsecond, on the event loop): refused with 413 once past
+ * the doors' limits of work, before they are parsed or while they are read.
+ */
+describe('metric bodies that inflate into millions of values', () => {
+  // Built in buffers, outside the JS heap: a 15 MiB string would make this process's own
+  // collections show up as slow /health answers.
+  const brackets = (n: number) => Buffer.alloc(2 * n, '[').fill(']', n);
+  const emptyMessages = (bytes: number) => Buffer.alloc(bytes).fill(Buffer.from([0x0a, 0x00]));
+  function emptyObjects(count: number): Buffer {
+    const [head, tail] = ['{"resourceMetrics":[', '{}]}'];
+    const raw = Buffer.alloc(head.length + 3 * count + tail.length).fill('{},', head.length);
+    raw.write(head);
+    raw.write(tail, raw.length - tail.length);
+    return raw;
+  }
+
+  it('OTLP/JSON: 15 MiB of empty objects (within the decoded limit), gzipped to 15 KB: 413', async () => {
+    const body = zlib.gzipSync(emptyObjects(5_000_000), { level: 9 });
+    const [status] = await heavy(2, async () => {
+      const res = await postOtlp(server.url, agent.token, body, { json: true, headers: { 'content-encoding': 'gzip' } });
+      expect(JSON.parse(res.body.toString()).message).toMatch(/more than 100000 JSON objects and arrays/);
+      return res;
+    });
+    expect(status).toBe(413);
+  });
+
+  it('REST metrics: 7 million nested arrays, gzipped: 413', async () => {
+    const body = zlib.gzipSync(brackets(7 * MiB), { level: 9 });
+    const [status] = await heavy(2, () =>
+      rawRequest(server.url, { method: 'POST', path: `/api/v1/agents/${agent.id}/metrics`, headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body }),
+    );
+    expect(status).toBe(413);
+  });
+
+  it('remote write and OTLP protobuf: a million empty messages: 413', async () => {
+    // Compressed before the probes start: this process's own work would count as a slow /health.
+    const raw = emptyMessages(2 * MiB);
+    const snappied = Buffer.from(snappy.compress(new Uint8Array(raw)));
+    const gzipped = zlib.gzipSync(raw);
+    const statuses = await heavy(2, async () => {
+      const write = await postRemoteWrite(server.url, agent.token, snappied);
+      expect(JSON.parse(write.body.toString()).error.message).toMatch(/more than \d+ protobuf fields/);
+      const otlp = await postOtlp(server.url, agent.token, gzipped, { headers: { 'content-encoding': 'gzip' } });
+      expect(otlp.status).toBe(413);
+      expect(decodeStatus(otlp.body).message).toMatch(/more than \d+ protobuf fields/);
+      return write;
+    });
+    expect(statuses).toEqual([413, 413]);
   });
 });

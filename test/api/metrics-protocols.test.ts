@@ -4,6 +4,7 @@ import { registerAgent } from '../helpers/liveness';
 import { latestMetrics, queryMetrics } from '../helpers/metrics';
 import { decodeOtlpAnswer, decodeStatus, encodeOtlp, encodeRemoteWrite, postOtlp, postRemoteWrite } from '../helpers/protocols';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { WriteRequest } from '../../api/metrics/proto';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -115,6 +116,20 @@ describe('OTLP/HTTP at /v1/metrics', () => {
     expect(type.status).toBe(415);
   });
 
+  it('refuses text that is not UTF-8 (a lone surrogate in JSON, invalid bytes in protobuf) with 400, rewriting nothing', async () => {
+    const agent = await newAgent();
+    const point = (value: string) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'lone', gauge: { dataPoints: [{ asDouble: 1, attributes: [attr('a', value)] }] } }] }] }] });
+    const json = await postOtlp(server.url, agent.token, Buffer.from(JSON.stringify(point('x\ud800'))), { json: true });
+    expect(json.status).toBe(400);
+    expect(JSON.parse(json.body.toString()).message).toMatch(/not valid UTF-8/);
+    const wire = encodeOtlp(point('xyz'));
+    wire[wire.indexOf(Buffer.from('xyz'))] = 0xff;
+    const proto = await postOtlp(server.url, agent.token, wire);
+    expect(proto.status).toBe(400);
+    expect(decodeStatus(proto.body).message).toMatch(/not valid UTF-8/);
+    expect(await latestMetrics(server.url, server.viewerToken, agent.id)).toEqual([]);
+  });
+
   it('answers 401 without a token and 403 for an operator token', async () => {
     const body = encodeOtlp(otlpRequest(Date.now()));
     expect((await postOtlp(server.url, undefined, body)).status).toBe(401);
@@ -192,6 +207,24 @@ describe('Prometheus remote write 1.0 at /api/v1/write', () => {
       ['x', 1, new Date(now - 5000).toISOString()],
       ['y', 1, new Date(now).toISOString()],
     ]);
+  });
+
+  it('refuses values whose sums could overflow, and label values that are not UTF-8, storing the rest', async () => {
+    const agent = await newAgent();
+    const at = Date.now() - 1000;
+    const series = (name: string, value: number, labels: Record<string, string> = {}) => ({
+      labels: [{ name: '__name__', value: name }, ...Object.entries(labels).map(([k, v]) => ({ name: k, value: v }))],
+      samples: [{ value, timestamp: at }],
+    });
+    const huge = await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('fine', 1), series('huge', -1.7976931348623157e308)] }));
+    expect(huge.status).toBe(400);
+    expect(huge.body.toString()).toMatch(/1 refused: .*must be within ±1e\+290/);
+    expect((await latestMetrics(server.url, server.viewerToken, agent.id)).map((l) => l.name)).toEqual(['fine']);
+    const raw = Buffer.from(WriteRequest.encode(WriteRequest.fromObject({ timeseries: [series('bytes', 1, { a: 'xyz' })] })).finish());
+    raw[raw.indexOf(Buffer.from('xyz'))] = 0xc3;
+    const bad = await postRemoteWrite(server.url, agent.token, Buffer.from(require('snappyjs').compress(new Uint8Array(raw))));
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body.toString()).error.message).toMatch(/not valid UTF-8/);
   });
 
   it('refuses malformed snappy and protobuf with 400, the wrong encoding with 415, other tokens with 401/403', async () => {

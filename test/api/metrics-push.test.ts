@@ -53,6 +53,9 @@ describe('REST push', () => {
     ['a label value over 1 KiB', { name: 'x', value: 1, labels: { big: 'x'.repeat(1025) } }, /at most 1 KiB/],
     ['a label name outside the pattern', { name: 'x', value: 1, labels: { 'bad-name': 'v' } }, /label name/],
     ['a value that is not a number', { name: 'x', value: 'NaN' }, /must be a number/],
+    ['a value whose sums could overflow', { name: 'x', value: 1.7976931348623157e308 }, /must be within ±1e\+290/],
+    ['a label value holding a lone surrogate', { name: 'x', value: 1, labels: { a: 'ok\ud800' } }, /lone UTF-16 surrogate/],
+    ['a unit holding a lone surrogate', { name: 'x', value: 1, unit: '\udc00' }, /lone UTF-16 surrogate/],
     ['a time more than 5 minutes ahead', { name: 'x', value: 1, at: iso(Date.now() + 6 * 60_000) }, /5 minutes ahead/],
     ['a time older than the raw retention', { name: 'x', value: 1, at: iso(Date.now() - 8 * 86_400_000) }, /older than the raw retention/],
   ])('refuses %s with 400, naming the entry, and writes none of the request', async (_what, bad, message) => {
