@@ -2,7 +2,7 @@ import { invalidAgentToken } from '../auth/agent-tokens';
 import { authorizeAgent } from '../auth/authenticator';
 import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
-import { AppError, badInput, notFound } from '../errors';
+import { AppError, badInput } from '../errors';
 import { canonicalLabels, inferKind, inferUnit, labelsHash, labelsProblem, MAX_LABELS, pointProblem, type IncomingPoint } from './metrics.input';
 import type { IngestStore, WantedSeries } from './ingest.store';
 import type { SeriesRef } from './metrics.store';
@@ -144,7 +144,7 @@ export class MetricIngestor {
     if (cached && cached.until > now && cached.hash === principal.tokenHash) return;
     const hashes = await this.deps.store.tokenHashes([principal.agentId]);
     const stored = hashes.get(principal.agentId);
-    if (!stored) throw notFound(`agent ${principal.agentId}`);
+    // Revoked by a later registration, or its agent deregistered (no hash): 401, as on every door.
     if (stored !== principal.tokenHash) throw invalidAgentToken();
     if (this.checkedTokens.size > 100_000) this.checkedTokens.clear();
     this.checkedTokens.set(principal.agentId, { hash: stored, until: now + TOKEN_CHECK_MS });

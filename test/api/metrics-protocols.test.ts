@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/agents';
+import { request } from '../helpers/client';
 import { registerAgent } from '../helpers/liveness';
 import { latestMetrics, queryMetrics } from '../helpers/metrics';
 import { decodeOtlpAnswer, decodeStatus, encodeOtlp, encodeRemoteWrite, postOtlp, postRemoteWrite } from '../helpers/protocols';
@@ -136,6 +137,11 @@ describe('OTLP/HTTP at /v1/metrics', () => {
     const operator = await postOtlp(server.url, server.adminToken, body);
     expect(operator.status).toBe(403);
     expect(decodeStatus(operator.body).code).toBe(7);
+    const gone = await newAgent();
+    expect((await request(`${server.url}/api/v1/agents/${gone.id}`, { method: 'DELETE', token: server.adminToken })).status).toBe(200);
+    const orphan = await postOtlp(server.url, gone.token, body);
+    expect(orphan.status).toBe(401);
+    expect(decodeStatus(orphan.body).message).toMatch(/register again/);
   });
 
   it('answers 413 to a body over the limit, and to a gzip body that inflates past the decoded limit', async () => {
