@@ -10,9 +10,9 @@ import type { Route } from '../http/router';
 import type { IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.service';
 import { decodeOtlpJson, decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
-import { DecodeError } from './protobuf.wire';
+import { DecodeError, TooLargeError } from './protobuf.wire';
 import { OtlpResponse, RpcStatus } from './proto';
-import { decodeRemoteWrite, TooLargeError } from './remote-write.decoder';
+import { decodeRemoteWrite } from './remote-write.decoder';
 
 const gunzip = promisify(zlib.gunzip);
 

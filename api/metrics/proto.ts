@@ -142,10 +142,3 @@ export const OtlpRequest = root.lookupType('otlp.ExportMetricsServiceRequest');
 export const OtlpResponse = root.lookupType('otlp.ExportMetricsServiceResponse');
 export const RpcStatus = root.lookupType('otlp.Status');
 export const WriteRequest = root.lookupType('prometheus.WriteRequest');
-
-/** A 64-bit integer as protobufjs hands it over: a Long, or a number. */
-export function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'low' in v && 'high' in v) return (v as unknown as { toNumber(): number }).toNumber();
-  return NaN;
-}

@@ -2,8 +2,6 @@ import snappy from 'snappyjs';
 import type { IncomingPoint } from './metrics.input';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
-export { TooLargeError };
-
 /** Prometheus' staleness marker: a NaN with this bit pattern ends a series rather than giving it a value. */
 const STALE_HIGH = 0x7ff00000;
 const STALE_LOW = 0x00000002;
