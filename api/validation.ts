@@ -46,7 +46,7 @@ export class Validator {
     }
     // Walked before JSON.stringify, whose recursion a deep enough value would overflow.
     const problem = jsonProblem(value);
-    if (problem) return this.fail(path, problem);
+    if (problem) return this.fail(problem.at ? `${path}.${problem.at}` : path, problem.message);
     const text = JSON.stringify(value);
     if (text === undefined) return this.fail(path, 'must be a JSON value');
     if (Buffer.byteLength(text) > opts.maxBytes) {
@@ -86,25 +86,48 @@ export const MAX_JSON_DEPTH = 64;
 /**
  * What would make a JSON value fail in jsonb: NUL or a lone surrogate in a string or key
  * (PostgreSQL refuses both) or nesting past MAX_JSON_DEPTH. Iterative, so any depth is safe to inspect.
+ *
+ * Also a number JSON cannot hold: JSON.parse reads 1e400 as Infinity (a GraphQL literal
+ * too), which JSON.stringify would silently store as null. Its text is gone by then, so
+ * the answer names where it is (`at`, "a.0.b"), followed only when a problem is found.
  */
-function jsonProblem(value: unknown): string | undefined {
-  const pending: [unknown, number][] = [[value, 0]];
+function jsonProblem(value: unknown): { message: string; at?: string } | undefined {
+  type Item = { v: unknown; depth: number; parent?: Item; key?: string };
+  const pathOf = (item: Item) => {
+    const keys: string[] = [];
+    for (let i: Item | undefined = item; i?.parent; i = i.parent) keys.push(i.key!);
+    return keys.reverse().join('.');
+  };
+  const pending: Item[] = [{ v: value, depth: 0 }];
   while (pending.length > 0) {
-    const [v, depth] = pending.pop()!;
+    const item = pending.pop()!;
+    const { v, depth } = item;
     if (typeof v === 'string') {
-      if (hasNul(v)) return 'must not contain NUL characters';
-      if (hasLoneSurrogate(v)) return LONE_SURROGATE;
+      if (hasNul(v)) return { message: 'must not contain NUL characters' };
+      if (hasLoneSurrogate(v)) return { message: LONE_SURROGATE };
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return { message: 'must be a finite number', at: pathOf(item) || undefined };
     } else if (typeof v === 'object' && v !== null) {
-      if (depth >= MAX_JSON_DEPTH) return `must not nest deeper than ${MAX_JSON_DEPTH} levels`;
-      for (const [key, item] of Object.entries(v)) {
-        if (!Array.isArray(v) && hasNul(key)) return 'must not contain NUL characters';
-        if (!Array.isArray(v) && hasLoneSurrogate(key)) return LONE_SURROGATE;
-        pending.push([item, depth + 1]);
+      if (depth >= MAX_JSON_DEPTH) return { message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
+      for (const [key, child] of Object.entries(v)) {
+        if (!Array.isArray(v) && hasNul(key)) return { message: 'must not contain NUL characters' };
+        if (!Array.isArray(v) && hasLoneSurrogate(key)) return { message: LONE_SURROGATE };
+        pending.push({ v: child, depth: depth + 1, parent: item, key });
       }
     }
   }
   return undefined;
 }
+
+/**
+ * Times a client may give: years 0001 to 9999. JavaScript reaches +275760, but a later
+ * year is written to the database in ISO-8601's expanded form (+010000-01-01T…), which
+ * PostgreSQL misreads ("time zone displacement out of range"): a 500 after the checks.
+ */
+const EARLIEST_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+export const isStorableTime = (d: Date) => d.getTime() >= EARLIEST_TIME && d.getTime() <= LATEST_TIME;
+export const TIME_OUT_OF_RANGE = 'must be from year 0001 to 9999 (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z)';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);

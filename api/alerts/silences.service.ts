@@ -3,7 +3,7 @@ import { authorize } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Db } from '../db';
 import { badInput, notFound } from '../errors';
-import { isUuid, Validator } from '../validation';
+import { isStorableTime, isUuid, TIME_OUT_OF_RANGE, Validator } from '../validation';
 import { ALERT_KIND } from './alerts.events';
 import { alertStore } from './alerts.store';
 import type { SilenceRow } from './alerts.table';
@@ -47,7 +47,8 @@ export function parseSilence(raw: Record<string, unknown>, now: Date, role: stri
   const time = (value: unknown, path: string) => {
     if (value === undefined || value === null) return undefined;
     const d = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(NaN);
-    return Number.isNaN(d.getTime()) ? v.fail(path, 'must be an ISO-8601 time') : d;
+    if (Number.isNaN(d.getTime())) return v.fail(path, 'must be an ISO-8601 time');
+    return isStorableTime(d) ? d : v.fail(path, TIME_OUT_OF_RANGE);
   };
   const startsAt = time(raw.startsAt, 'startsAt') ?? now;
   const endsAt = time(raw.endsAt, 'endsAt') ?? null;

@@ -1,12 +1,14 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { isStorableTime, TIME_OUT_OF_RANGE } from '../validation';
 import { builder } from './builder';
 
 builder.scalarType('DateTime', {
-  description: 'An instant, as an ISO-8601 string in UTC.',
+  description: 'An instant, as an ISO-8601 string in UTC, from year 0001 to 9999.',
   serialize: (value) => (value instanceof Date ? value : new Date(value)).toISOString(),
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : undefined;
     if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+    if (!isStorableTime(date)) throw new GraphQLError(`DateTime ${TIME_OUT_OF_RANGE}`);
     return date;
   },
 });

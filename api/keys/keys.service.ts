@@ -7,7 +7,7 @@ import { AppError, badInput, notFound } from '../errors';
 import type { EventLog } from '../events/events.log';
 import type { EventRecord } from '../events/events.types';
 import { parseCursor } from '../events/position';
-import { isUuid, Validator } from '../validation';
+import { isStorableTime, isUuid, TIME_OUT_OF_RANGE, Validator } from '../validation';
 import type { KeyRing } from './keys.ring';
 import { keyStore, type NewApiKey } from './keys.store';
 import { apiKeyRole, type ApiKeyRole, type ApiKeyRow } from './keys.table';
@@ -178,6 +178,7 @@ export class KeyService {
   private expiry(v: Validator, raw: unknown): Date | undefined {
     const at = raw instanceof Date ? raw : typeof raw === 'string' ? new Date(raw) : undefined;
     if (!at || Number.isNaN(at.getTime())) return v.fail('expiresAt', 'must be an ISO-8601 date and time');
+    if (!isStorableTime(at)) return v.fail('expiresAt', TIME_OUT_OF_RANGE);
     if (at <= this.deps.clock.now()) return v.fail('expiresAt', 'must be in the future');
     return at;
   }
