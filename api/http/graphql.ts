@@ -5,13 +5,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app';
 import type { Principal } from '../auth/tokens';
 import { isDatabaseUnavailable } from '../db';
-import { AppError, databaseUnavailable } from '../errors';
+import { AppError, badInput, databaseUnavailable, type ErrorCode, type FieldErrors } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { toGraphQLError } from '../graphql/errors';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
 import { checkVariables } from '../validation';
-import { readBody, sendJson } from './http';
+import { jsonContainersWithin, readBody, sendJson, tooManyContainers } from './http';
 
 /** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
 function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
@@ -24,6 +24,67 @@ function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
   }
   return body;
 }
+
+/**
+ * Yoga JSON.parses the `variables` and `extensions` of a GET, or of a form-encoded POST,
+ * itself, and a SyntaxError there becomes a 500: each is read here first, to name it.
+ * (The variables are then checked as a POST's are, by the onParams hook.)
+ */
+function paramsRefusal(params: URLSearchParams): AppError | undefined {
+  const fields: FieldErrors = {};
+  for (const name of ['variables', 'extensions']) {
+    // An empty one counts as absent, to yoga too.
+    const text = params.get(name);
+    if (!text) continue;
+    try {
+      JSON.parse(text);
+    } catch {
+      fields[name] = 'is not valid JSON: send a JSON object, URL-encoded, or leave the parameter out';
+    }
+  }
+  return Object.keys(fields).length > 0 ? badInput(fields) : undefined;
+}
+
+const isFormEncoded = (req: IncomingMessage) => /^application\/x-www-form-urlencoded(;|,|$)/.test(req.headers['content-type'] ?? '');
+
+/** What yoga answers in: JSON, or a stream of events (SSE, multipart). */
+const ANSWER_TYPES = ['application/graphql-response+json', 'application/json', 'text/event-stream', 'multipart/mixed'].map((t) => t.split('/'));
+const ACCEPTABLE = 'accept application/json or application/graphql-response+json (text/event-stream for a subscription), in UTF-8';
+
+/**
+ * Whether yoga will find a way to answer, read as it reads Accept (q-values ignored, only
+ * UTF-8). It decides only after executing: a mutation would be written, then answered 406.
+ */
+function acceptsAnAnswer(accept: string | undefined): boolean {
+  return (accept || '*/*')
+    .replace(/\s/g, '')
+    .toLowerCase()
+    .split(',')
+    .some((range) => {
+      const [type, ...params] = range.split(';');
+      if ((params.find((p) => p.includes('charset=')) ?? 'charset=utf-8') !== 'charset=utf-8') return false;
+      const [pre, suf] = type.split('/');
+      return ANSWER_TYPES.some(([tp, ts]) => (pre === '*' || pre === tp) && (suf === '*' || suf === ts));
+    });
+}
+
+/** A refusal before yoga sees the request, in the shape GraphQL clients read. */
+function sendRefusal(res: ServerResponse, err: AppError): void {
+  const headers = { ...err.headers, ...(err.retryAfter !== undefined ? { 'retry-after': String(err.retryAfter) } : {}) };
+  sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code, ...(err.fields ? { fields: err.fields } : {}) } }] }, headers);
+}
+
+/**
+ * Yoga answers a Content-Type it has no parser for (415), and an answer it cannot give in
+ * any type the client accepts (406: a subscription asked for as JSON), with an empty body.
+ */
+const EMPTY_REFUSALS: Record<number, (request: Request) => { code: ErrorCode; message: string }> = {
+  415: (request) => ({
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: `send the query as application/json, such as {"query":"{ viewer { role } }","variables":{}} (or the bare document as application/graphql); got ${request.headers.get('content-type') ? `Content-Type ${request.headers.get('content-type')}` : 'no Content-Type'}`,
+  }),
+  406: () => ({ code: 'NOT_ACCEPTABLE', message: 'this answer is a stream of events: accept text/event-stream, or subscribe over the WebSocket' }),
+};
 
 /**
  * Yoga caches parsed documents, and parse errors, by the document's text: without a bound
@@ -128,6 +189,15 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
         }),
       },
       {
+        onResponse: ({ request, response, setResponse }: OnResponseArgs) => {
+          const refusal = response.body ? undefined : EMPTY_REFUSALS[response.status]?.(request);
+          if (!refusal) return;
+          const headers = new Headers(response.headers);
+          headers.set('content-type', 'application/json; charset=utf-8');
+          setResponse(new Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }), { status: response.status, statusText: response.statusText, headers }));
+        },
+      },
+      {
         // Whole JSON answers from MIN_COMPRESS_BYTES on go compressed as the client asks.
         // Never streams (SSE, multipart: each event must leave at once), and never answers
         // to agent tokens: the heartbeat and metric doors stay as cheap as they were.
@@ -162,11 +232,24 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
       const known = err instanceof AppError ? err : isDatabaseUnavailable(err) ? databaseUnavailable() : undefined;
       if (!known) throw err;
       if (known.code === 'SERVICE_UNAVAILABLE') log.error('database unavailable', err);
-      return sendJson(res, known.status, { errors: [{ message: known.message, extensions: { code: known.code } }] }, known.retryAfter !== undefined ? { 'retry-after': String(known.retryAfter) } : undefined);
+      return sendRefusal(res, known);
     }
-    // Read here, within the size limit; yoga's Node adapter takes an already-read body
-    // from `req.body`, and a parsed JSON object without turning it back into a stream.
-    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, await readBody(req));
+    // A browser's GET (Accept: text/html) is answered with GraphiQL.
+    if (!(req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) && !acceptsAnAnswer(req.headers.accept)) {
+      return sendRefusal(res, new AppError('NOT_ACCEPTABLE', `${ACCEPTABLE}; got Accept ${req.headers.accept}`));
+    }
+    let params: URLSearchParams | undefined;
+    if (req.method === 'GET') params = new URLSearchParams(search);
+    else if (req.method !== 'HEAD') {
+      // Read here, within the size limit; yoga's Node adapter takes an already-read body
+      // from `req.body`, and a parsed JSON object without turning it back into a stream.
+      const body = await readBody(req);
+      if (!jsonContainersWithin(body)) return sendRefusal(res, new AppError('PAYLOAD_TOO_LARGE', tooManyContainers()));
+      if (isFormEncoded(req)) params = new URLSearchParams(body.toString('utf8'));
+      (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, body);
+    }
+    const refused = params && paramsRefusal(params);
+    if (refused) return sendRefusal(res, refused);
     // The adapter aborts the operation (and ends an SSE stream) when the client leaves,
     // and writes the answer, streamed or whole.
     await yoga.handle(req, res, createContext(app.database.db, app.services, principal));

@@ -98,9 +98,17 @@ describe('heavy bodies', () => {
     expect(await heavy(5, () => request(`${server.url}/graphql`, { token: TOKENS.enrollment, body, headers: { 'content-type': 'application/json' } }))).toEqual(Array(5).fill(400));
   });
 
-  it('a REST registration whose metadata nests 100 000 deep: 400', async () => {
-    const body = `{"name":"deep-rest","type":"t","host":"h","port":1,"metadata":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+  it('a REST registration whose metadata nests 50 000 deep: 400', async () => {
+    const body = `{"name":"deep-rest","type":"t","host":"h","port":1,"metadata":{"a":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`;
     expect(await heavy(3, () => request(`${server.url}/api/v1/agents/register`, { token: TOKENS.enrollment, body, headers: { 'content-type': 'application/json' } }))).toEqual(Array(3).fill(400));
+  });
+
+  it('half a million nested arrays (1 MiB), to REST and to GraphQL: 413 before they are parsed', async () => {
+    const body = Buffer.alloc(MiB - 16, '[').fill(']', (MiB - 16) / 2);
+    const headers = { 'content-type': 'application/json' };
+    const rest = await heavy(3, () => request(`${server.url}/api/v1/agents/register`, { token: TOKENS.enrollment, body: body.toString(), headers }));
+    const graphqlDoor = await heavy(3, () => request(`${server.url}/graphql`, { token: TOKENS.viewer, body: body.toString(), headers }));
+    expect([...rest, ...graphqlDoor]).toEqual(Array(6).fill(413));
   });
 
   it('16 KiB of metadata ending in a lone surrogate: 400', async () => {
