@@ -11,7 +11,7 @@ import { toGraphQLError } from '../graphql/errors';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
 import { checkVariables } from '../validation';
-import { jsonContainersWithin, readBody, sendJson, tooManyContainers } from './http';
+import { readBody, sendJson, tooManyContainers } from './http';
 
 /** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
 function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
@@ -244,7 +244,8 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
       // Read here, within the size limit; yoga's Node adapter takes an already-read body
       // from `req.body`, and a parsed JSON object without turning it back into a stream.
       const body = await readBody(req);
-      if (!jsonContainersWithin(body)) return sendRefusal(res, new AppError('PAYLOAD_TOO_LARGE', tooManyContainers()));
+      const tooMany = tooManyContainers(body);
+      if (tooMany) return sendRefusal(res, tooMany);
       if (isFormEncoded(req)) params = new URLSearchParams(body.toString('utf8'));
       (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, body);
     }

@@ -81,20 +81,24 @@ class BodyReader {
  */
 export const MAX_JSON_CONTAINERS = 100_000;
 
-/** Whether `body` holds at most `limit` "{" and "[" (inside strings too: the limit is generous enough to count them). */
-export function jsonContainersWithin(body: Buffer, limit = MAX_JSON_CONTAINERS): boolean {
+/**
+ * The refusal (413) of a JSON body past MAX_JSON_CONTAINERS "{" and "[", counted before
+ * it is parsed (inside strings too: the limit is generous enough to count them).
+ */
+export function tooManyContainers(body: Buffer): AppError | undefined {
   let n = 0;
   for (const bracket of [0x7b, 0x5b]) {
-    for (let i = body.indexOf(bracket); i !== -1; i = body.indexOf(bracket, i + 1)) if (++n > limit) return false;
+    for (let i = body.indexOf(bracket); i !== -1; i = body.indexOf(bracket, i + 1)) {
+      if (++n > MAX_JSON_CONTAINERS) return new AppError('PAYLOAD_TOO_LARGE', `the body holds more than ${MAX_JSON_CONTAINERS} JSON objects and arrays; send less in one request`);
+    }
   }
-  return true;
+  return undefined;
 }
-
-export const tooManyContainers = () => `the body holds more than ${MAX_JSON_CONTAINERS} JSON objects and arrays; send less in one request`;
 
 /** A JSON body, refused (413) past MAX_JSON_CONTAINERS before it is parsed, or (400) when it is not JSON. */
 export function parseJsonBody(body: Buffer): unknown {
-  if (!jsonContainersWithin(body)) throw new AppError('PAYLOAD_TOO_LARGE', tooManyContainers());
+  const refused = tooManyContainers(body);
+  if (refused) throw refused;
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {

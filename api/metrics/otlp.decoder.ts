@@ -1,8 +1,8 @@
 import { LABEL_PATTERN, type IncomingPoint } from './metrics.input';
 import type { MetricKind } from './metrics.table';
 import { OtlpRequest } from './proto';
-import { jsonContainersWithin, tooManyContainers } from '../http/http';
-import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
+import { tooManyContainers } from '../http/http';
+import { DecodeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** The points of an OTLP export request, and those refused while reading it (with why). */
 export interface Decoded {
@@ -24,7 +24,8 @@ const MAX_VALUE_DEPTH = 16;
  * reader below gives both encodings the same meaning.
  */
 export function decodeOtlpJson(body: Buffer, now: number): Decoded {
-  if (!jsonContainersWithin(body)) throw new TooLargeError(tooManyContainers());
+  const refused = tooManyContainers(body);
+  if (refused) throw refused;
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
