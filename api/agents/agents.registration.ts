@@ -77,7 +77,11 @@ export async function registerAgent(deps: AgentDeps, principal: Principal | unde
       if (agent) return { agent, token, created: true };
     }
     const existing = await agentStore.idByIdentity(deps.db, identity);
-    if (caller.role === 'agent' && existing !== caller.agentId) throw notOwnIdentity();
+    if (caller.role === 'agent' && existing !== caller.agentId) {
+      // The token's own agent was deregistered: the token is dead, not another agent's.
+      if (!(await agentStore.exists(deps.db, caller.agentId))) throw invalidAgentToken();
+      throw notOwnIdentity();
+    }
     // Deregistered since our insert found it: the caller may simply retry.
     if (!existing) throw new Vanished();
     return deps.events.transaction(async (tx) => {

@@ -1,4 +1,5 @@
 import { authorize, authorizeAgent, verifyAgentToken } from '../auth/authenticator';
+import { invalidAgentToken } from '../auth/agent-tokens';
 import { actorOf, type Principal } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
@@ -202,8 +203,12 @@ export class AgentService {
     if (principal?.role === 'agent') authorizeAgent(principal, agentId);
     else authorize(principal, 'read');
     const agent = isUuid(agentId) ? await agentStore.withConfiguration(this.db, agentId) : undefined;
+    if (principal?.role === 'agent') {
+      // Its own agent is gone: the token died with it (a replica may still remember it as valid).
+      if (!agent) throw invalidAgentToken();
+      verifyAgentToken(principal, agent.tokenHash);
+    }
     if (!agent) throw notFound(`agent ${agentId}`);
-    if (principal?.role === 'agent') verifyAgentToken(principal, agent.tokenHash);
     return { revision: agent.configurationRevision, entries: agent.configuration };
   }
 }

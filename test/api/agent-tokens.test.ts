@@ -104,6 +104,19 @@ describe('a revoked agent token', () => {
     expect(gone.body.errors).toBeUndefined();
     expectUnauthenticated(await graphql(a.url, agent.token, '{ broken'), 'deregistered');
   });
+
+  it('of a deregistered agent gets 401, not 404 or 403, from a replica that still remembers it as valid', async () => {
+    const agent = await newAgent();
+    for (const url of [a.url, b.url]) expect((await readConfig(url, agent)).status).toBe(200);
+    const gone = await graphql(a.url, a.adminToken, 'mutation($id: ID!) { deregisterAgent(id: $id) { id } }', { id: agent.id });
+    expect(gone.body.errors).toBeUndefined();
+    // Well inside CACHE_MS: each replica's verifier still holds the token as valid.
+    for (const url of [a.url, b.url]) {
+      expectUnauthenticated(await request(`${url}/api/v1/agents/${agent.id}/configuration`, { token: agent.token }), 'REST configuration');
+      expectUnauthenticated(await readConfig(url, agent), 'GraphQL configuration');
+      expectUnauthenticated(await registerRest(url, agent.token, { name: `token-${counter}` }), 're-registration');
+    }
+  });
 });
 
 describe('a valid agent token', () => {
