@@ -38,6 +38,17 @@ export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL,
   return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias, tags)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
 }
 
+/**
+ * Read back in SQL from the payload of an agent event in row `alias` of `events`, for a
+ * reader that needs no more of it: the status before the event, after it (both null
+ * where the event changed none), and the agent's as its snapshot holds it.
+ */
+export const agentEventStatusesSql = (alias: string) => ({
+  previous: sql.raw(`(${alias}.payload->>'previousStatus')`),
+  status: sql.raw(`(${alias}.payload->>'status')`),
+  agent: sql.raw(`(${alias}.payload->'agent'->>'status')`),
+});
+
 export type NewAgent = Identity & RegistrationFields & { id: string; tokenHash: string; createdAt: Date; statusChangedAt: Date };
 
 /** The columns a registration writes, in the order of its statement. */

@@ -16,6 +16,11 @@ export interface ConsumerDefinition {
   startAt: 'beginning' | 'end';
   batchSize?: number;
   /**
+   * False: the handler is given its events without their payloads (null), for one that
+   * reads what it needs of them in the database rather than decoding every payload here.
+   */
+  payloads?: boolean;
+  /**
    * Handles a batch inside `tx`, the transaction that then advances the position: the
    * handler's writes and the new position commit together or not at all, so each
    * event's effects happen exactly once, whichever replica runs it and however it dies.
@@ -141,12 +146,13 @@ export class DurableConsumer {
   /** One batch in one transaction; returns how many events it moved past. */
   private async batch(): Promise<number> {
     const { db, log, leaseMs, replicaId } = this.deps;
-    const { name, kinds, batchSize = DEFAULT_BATCH } = this.definition;
+    const { name, kinds, batchSize = DEFAULT_BATCH, payloads = true } = this.definition;
+    const selection = !payloads ? { payloadOf: [] } : kinds && { payloadOf: kinds };
     return db.transaction(async (tx) => {
       const row = await consumerStore.lock(tx, name);
       if (!row || row.owner !== replicaId) throw new LostLease();
       this.position = row.position;
-      const events = await log.after(row.position, batchSize, kinds && { payloadOf: kinds }, tx);
+      const events = await log.after(row.position, batchSize, selection, tx);
       if (events.length === 0) return 0;
       const mine = kinds ? events.filter((e) => kinds.includes(e.kind)) : events;
       if (mine.length > 0) await this.definition.handle(tx, mine);

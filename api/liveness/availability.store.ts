@@ -1,23 +1,27 @@
 import { sql } from 'drizzle-orm';
 import type { AgentStatus } from '../agents/agents.types';
+import { agentEventStatusesSql } from '../agents/agents.events.sql';
 import { rowsOf, type Db } from '../db';
-
-export interface StatusDelta {
-  minute: Date;
-  status: AgentStatus;
-  delta: number;
-}
 
 /** The SQL of the fleet availability roll-up. */
 export const availabilityStore = {
-  /** Adds deltas to their minutes. */
-  async add(tx: Db, deltas: StatusDelta[]): Promise<void> {
-    if (deltas.length === 0) return;
+  /**
+   * Adds to their minutes what these agent events (by id) did to the fleet's counts: a
+   * registration adds its agent's status, a transition moves one from the status before
+   * to the one after, a deregistration takes the status before away.
+   */
+  async addEvents(tx: Db, ids: bigint[]): Promise<void> {
+    if (ids.length === 0) return;
+    const s = agentEventStatusesSql('e');
     await tx.execute(sql`
       insert into agent_status_minutes (minute, status, delta)
-      select * from unnest(${sql.param(deltas.map((d) => d.minute.toISOString()))}::timestamptz[],
-                           ${sql.param(deltas.map((d) => d.status))}::text[]::agent_status[],
-                           ${sql.param(deltas.map((d) => d.delta))}::int[])
+      select date_bin(interval '1 minute', e.at, timestamptz 'epoch'), c.status::agent_status, sum(c.delta)::int
+      from events e cross join lateral (values
+        (case e.type when 'registered' then ${s.agent} when 'status_changed' then ${s.status} end, 1),
+        (case e.type when 'status_changed' then ${s.previous} when 'deregistered' then coalesce(${s.previous}, ${s.agent}) end, -1)
+      ) as c(status, delta)
+      where e.id = any(${sql.param(ids.map(String))}::bigint[]) and c.status is not null
+      group by 1, 2 having sum(c.delta) <> 0
       on conflict (minute, status) do update set delta = agent_status_minutes.delta + excluded.delta
     `);
   },
