@@ -48,6 +48,9 @@ function fromJson(j: Json<Alert>): Alert {
   };
 }
 
+/** The alert an alert event's payload holds (`payload.alert`, read back as JSON), as it stood after the event. */
+export const alertOfPayload = (json: unknown): Alert => fromJson(json as Json<Alert>);
+
 export interface AlertChange {
   type: AlertEventType;
   alert: Alert;

@@ -10,11 +10,17 @@ import { render } from './template';
 /** What the notifications domain offers the alerts: enqueueing, in the transaction of the transition. */
 export interface Notifier {
   /**
-   * Enqueues a notification per channel that the routing policies pick (resolutions go
+   * Routes notifications, one per channel that the routing policies pick (resolutions go
    * to the channels that were told the alert fired). Returns, for each alert notified
-   * as firing or reminded of, when its next reminder is due (null: none).
+   * as firing or reminded of, when its next reminder is due (null: none), and `enqueue`,
+   * which writes them: each referring to the event that carries its transition where
+   * `eventIds` names one (by item), else holding its alert (a reminder has no event).
    */
-  enqueue(tx: Db, items: { alert: Alert; event: 'firing' | 'resolved' | 'reminder' }[], now: Date): Promise<Map<string, Date | null>>;
+  route(
+    tx: Db,
+    items: { alert: Alert; event: 'firing' | 'resolved' | 'reminder' }[],
+    now: Date,
+  ): Promise<{ reminders: Map<string, Date | null>; enqueue(eventIds?: readonly bigint[]): Promise<void> }>;
 }
 
 /**
@@ -194,23 +200,24 @@ export class AlertBatch {
     if (this.current.size === 0) return [];
     const { events, notifier } = this.deps;
     for (const id of this.created) events.created(tx, ALERT_KIND, id);
-    const items: { alert: Alert; event: 'firing' | 'resolved' }[] = [];
-    for (const c of this.changes) {
+    // Each notification is told by the event of its change (`change`: its index).
+    const items: { alert: Alert; event: 'firing' | 'resolved'; change: number }[] = [];
+    this.changes.forEach((c, change) => {
       const a = this.current.get(c.alert.id)!;
-      if (c.type === 'firing' && a.state === 'firing' && !c.alert.clearingSince && c.reason === undefined && a.silencedBy.length === 0) items.push({ alert: c.alert, event: 'firing' });
-      else if (c.type === 'unsilenced' && c.alert.state === 'firing') items.push({ alert: c.alert, event: 'firing' });
-      else if (c.type === 'resolved' && c.alert.firedAt) items.push({ alert: c.alert, event: 'resolved' });
-    }
-    if (items.length > 0) {
-      const reminders = await notifier.enqueue(tx, items, this.now);
-      for (const [id, at] of reminders) {
-        const a = this.current.get(id);
-        if (a && a.state === 'firing') a.nextReminderAt = at;
-      }
+      if (c.type === 'firing' && a.state === 'firing' && !c.alert.clearingSince && c.reason === undefined && a.silencedBy.length === 0) items.push({ alert: c.alert, event: 'firing', change });
+      else if (c.type === 'unsilenced' && c.alert.state === 'firing') items.push({ alert: c.alert, event: 'firing', change });
+      else if (c.type === 'resolved' && c.alert.firedAt) items.push({ alert: c.alert, event: 'resolved', change });
+    });
+    // Routed before anything is written: the reminders it schedules are saved with the alerts.
+    const routed = items.length > 0 ? await notifier.route(tx, items, this.now) : undefined;
+    for (const [id, at] of routed?.reminders ?? []) {
+      const a = this.current.get(id);
+      if (a && a.state === 'firing') a.nextReminderAt = at;
     }
     await alertStore.save(tx, [...this.current.values()]);
     // Events carry the alert as it stood after each change, in the order they happened.
-    await events.append(tx, this.changes.map((c) => alertEvent(c)));
+    const ids = await events.append(tx, this.changes.map((c) => alertEvent(c)));
+    await routed?.enqueue(items.map((i) => ids[i.change]));
     return [...this.current.values()];
   }
 }

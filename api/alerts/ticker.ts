@@ -119,8 +119,9 @@ export class AlertTicker {
   reminders(): Promise<void> {
     return this.job('reminders', (tx, now) => alertStore.dueReminders(tx, now), async (tx, batch, list) => {
       const due = list.filter((a) => a.state === 'firing' && a.acknowledgement === null && a.silencedBy.length === 0 && a.nextReminderAt && a.nextReminderAt <= batch.now);
-      const next = await this.deps.notifier.enqueue(tx, due.map((alert) => ({ alert, event: 'reminder' as const })), batch.now);
-      for (const a of due) batch.touch({ ...a, nextReminderAt: next.get(a.id) ?? null });
+      const routed = await this.deps.notifier.route(tx, due.map((alert) => ({ alert, event: 'reminder' as const })), batch.now);
+      await routed.enqueue();
+      for (const a of due) batch.touch({ ...a, nextReminderAt: routed.reminders.get(a.id) ?? null });
     });
   }
 }

@@ -86,11 +86,12 @@ export class EventLog {
 
   /**
    * Appends events in `tx`, a transaction opened by `transaction`, timestamped by the
-   * server's clock. Each event's subject must be locked (or created) in `tx`.
+   * server's clock. Each event's subject must be locked (or created) in `tx`. Returns
+   * their ids, in the drafts' order.
    */
-  async append(tx: Db, drafts: EventDraft[]): Promise<void> {
-    if (drafts.length === 0) return;
-    await this.appendWith(tx, drafts, (at) => eventStore.insert(tx, at, drafts));
+  async append(tx: Db, drafts: EventDraft[]): Promise<bigint[]> {
+    if (drafts.length === 0) return [];
+    return this.appendWith(tx, drafts, (at) => eventStore.insert(tx, at, drafts));
   }
 
   /**

@@ -72,14 +72,22 @@ export const eventStore = {
   /**
    * Appends in the caller's transaction; the rows take that transaction's id. The drafts
    * travel as one JSON document, which the database takes apart: far cheaper, for a batch
-   * of thousands, than an array parameter of JSON texts.
+   * of thousands, than an array parameter of JSON texts. Returns the events' ids in the
+   * drafts' order: the rows are inserted in that order, each taking the sequence's next
+   * value, so their ids ascend with it.
    */
-  async insert(tx: Db, at: Date, drafts: EventDraft[]): Promise<void> {
-    await tx.execute(sql`
-      insert into events (subject_kind, subject_id, type, at, payload)
-      select d.kind, d."subjectId", d.type, ${at}::timestamptz, d.payload
-      from jsonb_to_recordset(${JSON.stringify(drafts)}::jsonb) as d(kind text, "subjectId" text, type text, payload jsonb)
+  async insert(tx: Db, at: Date, drafts: EventDraft[]): Promise<bigint[]> {
+    const result = await tx.execute(sql`
+      with written as (
+        insert into events (subject_kind, subject_id, type, at, payload)
+        select d.kind, d."subjectId", d.type, ${at}::timestamptz, d.payload
+        from jsonb_to_recordset(${JSON.stringify(drafts)}::jsonb) as d(kind text, "subjectId" text, type text, payload jsonb)
+        returning id
+      )
+      select string_agg(id::text, ',' order by id) as ids from written
     `);
+    const ids = rowsOf<{ ids: string | null }>(result)[0]?.ids;
+    return ids ? ids.split(',').map(BigInt) : [];
   },
 
   /**

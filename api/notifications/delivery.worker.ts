@@ -7,6 +7,7 @@ import { notificationStore, type ClaimedNotification } from './notifications.sto
 import type { ChannelRow, DeliveryRow } from './notifications.table';
 import type { NotificationAlert } from './notifications.types';
 import { postWebhook, type AttemptResult } from './sender';
+import { toldAlert } from './routing';
 import { signatureHeaders } from './signature';
 
 export interface WebhookConfig {
@@ -83,7 +84,7 @@ export class DeliveryWorker {
     const { db, clock, config } = this.deps;
     return db.transaction(async (tx) => {
       const now = clock.now();
-      const claimed = await notificationStore.claimDue(tx, now, CLAIM);
+      const claimed = (await notificationStore.claimDue(tx, now, CLAIM)).map((n) => ({ id: n.id, channelId: n.channelId, groupKey: n.groupKey, alert: toldAlert(n) }));
       if (claimed.length === 0) return 0;
       const channels = new Map((await notificationStore.channelsByIds(tx, [...new Set(claimed.map((c) => c.channelId))])).map((c) => [c.id, c]));
       const groups = new Map<string, ClaimedNotification[]>();

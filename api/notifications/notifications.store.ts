@@ -7,10 +7,13 @@ const date = (v: unknown) => (v === null || v === undefined ? null : v instanceo
 
 export interface Enqueued {
   key: string;
+  event: NotificationAlert['event'];
   channelId: string;
   groupKey: string;
   alertId: string;
-  alert: NotificationAlert;
+  /** The alert event that tells the transition; or, without one, the alert itself. */
+  eventId: bigint | null;
+  alert: NotificationAlert | null;
   groupWaitMs: number;
 }
 
@@ -19,6 +22,13 @@ export interface ClaimedNotification {
   channelId: string;
   groupKey: string;
   alert: NotificationAlert;
+}
+
+/** An outbox row as claimed: its own alert, or the alert of the event it refers to (that event's `payload.alert`). */
+export interface ClaimedRow extends Omit<ClaimedNotification, 'alert'> {
+  event: NotificationAlert['event'];
+  alert: NotificationAlert | null;
+  eventAlert: unknown;
 }
 
 /** The SQL of channels, policies, the outbox and deliveries. */
@@ -101,7 +111,7 @@ export const notificationStore = {
     return rowsOf<{ alert_id: string; channel_id: string; group_key: string }>(
       await tx.execute(sql`
         select distinct alert_id, channel_id, group_key from notifications
-        where alert_id = any(${sql.param(alertIds)}::uuid[]) and alert->>'event' in ('firing', 'reminder')`),
+        where alert_id = any(${sql.param(alertIds)}::uuid[]) and event in ('firing', 'reminder')`),
     ).map((r) => ({ alertId: r.alert_id, channelId: r.channel_id, groupKey: r.group_key }));
   },
 
@@ -112,18 +122,28 @@ export const notificationStore = {
    */
   async enqueue(tx: Db, rows: Enqueued[], now: Date): Promise<number> {
     if (rows.length === 0) return 0;
-    const json = rows.map((r) => ({ key: r.key, channel_id: r.channelId, group_key: r.groupKey, alert_id: r.alertId, alert: r.alert, wait: r.groupWaitMs }));
+    const json = rows.map((r) => ({
+      key: r.key,
+      event: r.event,
+      channel_id: r.channelId,
+      group_key: r.groupKey,
+      alert_id: r.alertId,
+      event_id: r.eventId?.toString() ?? null,
+      alert: r.alert,
+      wait: r.groupWaitMs,
+    }));
     const result = await tx.execute(sql`
       with incoming as (
-        select * from jsonb_to_recordset(${JSON.stringify(json)}::jsonb) as r(key text, channel_id uuid, group_key text, alert_id uuid, alert jsonb, wait int)
+        select * from jsonb_to_recordset(${JSON.stringify(json)}::jsonb)
+          as r(key text, event text, channel_id uuid, group_key text, alert_id uuid, event_id bigint, alert jsonb, wait int)
       ),
       waiting as (
         select channel_id, group_key, min(due_at) as due_at from notifications
         where delivery_id is null and (channel_id, group_key) in (select channel_id, group_key from incoming)
         group by 1, 2
       )
-      insert into notifications (key, channel_id, group_key, alert_id, alert, created_at, due_at)
-      select i.key, i.channel_id, i.group_key, i.alert_id, i.alert, ${now}::timestamptz,
+      insert into notifications (key, event, channel_id, group_key, alert_id, event_id, alert, created_at, due_at)
+      select i.key, i.event, i.channel_id, i.group_key, i.alert_id, i.event_id, i.alert, ${now}::timestamptz,
              coalesce(w.due_at, ${now}::timestamptz + make_interval(secs => i.wait / 1000.0))
       from incoming i left join waiting w on w.channel_id = i.channel_id and w.group_key = i.group_key
       on conflict (key) do nothing
@@ -135,16 +155,17 @@ export const notificationStore = {
    * Claims the groups that are due: their waiting rows, locked (SKIP LOCKED, so replicas
    * never claim one row twice) for the caller's transaction, oldest first.
    */
-  async claimDue(tx: Db, now: Date, limit: number): Promise<ClaimedNotification[]> {
-    const rows = rowsOf<{ id: string; channel_id: string; group_key: string; alert: NotificationAlert }>(
+  async claimDue(tx: Db, now: Date, limit: number): Promise<ClaimedRow[]> {
+    const rows = rowsOf<{ id: string; channel_id: string; group_key: string; event: NotificationAlert['event']; alert: NotificationAlert | null; event_alert: unknown }>(
       await tx.execute(sql`
-        select n.id::text as id, n.channel_id, n.group_key, n.alert from notifications n
+        select n.id::text as id, n.channel_id, n.group_key, n.event, n.alert, e.payload->'alert' as event_alert
+        from notifications n left join events e on e.id = n.event_id
         where n.delivery_id is null and n.due_at <= ${now}
         order by n.due_at, n.id
         limit ${limit}
-        for update skip locked`),
+        for update of n skip locked`),
     );
-    return rows.map((r) => ({ id: r.id, channelId: r.channel_id, groupKey: r.group_key, alert: r.alert }));
+    return rows.map((r) => ({ id: r.id, channelId: r.channel_id, groupKey: r.group_key, event: r.event, alert: r.alert, eventAlert: r.event_alert }));
   },
 
   async insertDelivery(tx: Db, values: typeof deliveries.$inferInsert, notificationIds: string[]): Promise<void> {

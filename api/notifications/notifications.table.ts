@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
 import type { Matcher } from '../alerts/alerts.types';
 import type { NotificationAlert } from './notifications.types';
 
@@ -47,6 +47,11 @@ export const notificationPolicies = pgTable('notification_policies', {
  * The outbox: one row per (alert transition, channel), written in the transaction of the
  * transition, its `key` unique so no transition is ever enqueued twice. Rows of one
  * (channel, group) waiting together become one delivery once `due_at` has passed.
+ *
+ * What a row tells: `event` (firing, resolved or reminder), and the alert as it stood
+ * then: the alert event of the transition (`event_id`; the log keeps every event), or,
+ * for a reminder, which has no event, the alert itself (`alert`). Ten thousand alerts
+ * firing at once are then not written a third time here beside their rows and events.
  */
 export const notifications = pgTable(
   'notifications',
@@ -58,7 +63,9 @@ export const notifications = pgTable(
       .references(() => notificationChannels.id, { onDelete: 'cascade' }),
     groupKey: varchar('group_key', { length: 1000 }).notNull(),
     alertId: uuid('alert_id').notNull(),
-    alert: jsonb('alert').$type<NotificationAlert>().notNull(),
+    event: varchar('event', { length: 16 }).$type<NotificationAlert['event']>().notNull(),
+    eventId: bigint('event_id', { mode: 'bigint' }),
+    alert: jsonb('alert').$type<NotificationAlert>(),
     createdAt: at('created_at').notNull(),
     dueAt: at('due_at').notNull(),
     deliveryId: uuid('delivery_id'),
@@ -67,6 +74,7 @@ export const notifications = pgTable(
     index('notifications_due_idx').on(t.dueAt).where(sql`${t.deliveryId} is null`),
     index('notifications_delivery_idx').on(t.deliveryId),
     index('notifications_alert_idx').on(t.alertId),
+    check('notifications_content_check', sql`${t.alert} is not null or ${t.eventId} is not null`),
   ],
 );
 

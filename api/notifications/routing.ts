@@ -1,8 +1,9 @@
 import { alertLabels, matchesAll } from '../alerts/labels';
 import type { Notifier } from '../alerts/lifecycle';
+import { alertOfPayload } from '../alerts/alerts.events';
 import type { Alert } from '../alerts/alerts.types';
 import type { Db } from '../db';
-import { notificationStore, type Enqueued } from './notifications.store';
+import { notificationStore, type ClaimedRow, type Enqueued } from './notifications.store';
 import type { PolicyRow } from './notifications.table';
 import type { NotificationAlert } from './notifications.types';
 
@@ -24,6 +25,9 @@ export const notificationAlert = (a: Alert, event: NotificationAlert['event']): 
   acknowledged: a.acknowledgement !== null,
 });
 
+/** What a claimed outbox row tells: its own alert, or the alert of the event it refers to, as it stood then. */
+export const toldAlert = (row: ClaimedRow): NotificationAlert => row.alert ?? notificationAlert(alertOfPayload(row.eventAlert), row.event);
+
 /** The group an alert joins under a policy: the values of the policy's group_by labels. */
 export function groupKey(policy: PolicyRow, labels: Record<string, string>): string {
   return `${policy.id}:{${policy.groupBy.map((l) => `${l}=${JSON.stringify(labels[l] ?? '')}`).join(',')}}`;
@@ -35,28 +39,27 @@ export function groupKey(policy: PolicyRow, labels: Record<string, string>): str
  * `resolved` at most once per episode and channel, a reminder once per due time.
  */
 export class OutboxNotifier implements Notifier {
-  async enqueue(tx: Db, items: { alert: Alert; event: 'firing' | 'resolved' | 'reminder' }[], now: Date): Promise<Map<string, Date | null>> {
+  async route(tx: Db, items: { alert: Alert; event: NotificationAlert['event'] }[], now: Date) {
     const reminders = new Map<string, Date | null>();
-    if (items.length === 0) return reminders;
+    if (items.length === 0) return { reminders, enqueue: async () => undefined };
+    // Each row with the item it tells of.
+    const rows: (Omit<Enqueued, 'eventId' | 'alert'> & { item: number })[] = [];
     const { policies, channels } = await notificationStore.routing(tx);
-    const rows: Enqueued[] = [];
-    const resolved = items.filter((i) => i.event === 'resolved');
+    const resolved = items.flatMap((i, item) => (i.event === 'resolved' ? [{ alert: i.alert, item }] : []));
     const told = await notificationStore.firingRecipients(tx, resolved.map((i) => i.alert.id));
     const waits = new Map(policies.map((p) => [p.id, p.groupWaitMs]));
-    for (const { alert } of resolved) {
-      const payload = notificationAlert(alert, 'resolved');
+    for (const { alert, item } of resolved) {
       const seen = new Set<string>();
       for (const r of told.filter((t) => t.alertId === alert.id)) {
         if (seen.has(r.channelId)) continue;
         seen.add(r.channelId);
         const wait = waits.get(r.groupKey.slice(0, r.groupKey.indexOf(':'))) ?? 0;
-        rows.push({ key: `${alert.id}/resolved/${r.channelId}`, channelId: r.channelId, groupKey: r.groupKey, alertId: alert.id, alert: payload, groupWaitMs: wait });
+        rows.push({ key: `${alert.id}/resolved/${r.channelId}`, event: 'resolved', channelId: r.channelId, groupKey: r.groupKey, alertId: alert.id, groupWaitMs: wait, item });
       }
     }
-    for (const { alert, event } of items) {
-      if (event === 'resolved') continue;
+    items.forEach(({ alert, event }, item) => {
+      if (event === 'resolved') return;
       const labels = alertLabels(alert);
-      const payload = notificationAlert(alert, event);
       const seen = new Set<string>();
       let repeat = Infinity;
       for (const policy of policies) {
@@ -66,12 +69,20 @@ export class OutboxNotifier implements Notifier {
           if (!channels.has(channelId) || seen.has(channelId)) continue;
           seen.add(channelId);
           const transition = event === 'firing' ? 'firing' : `reminder-${now.getTime()}`;
-          rows.push({ key: `${alert.id}/${transition}/${channelId}`, channelId, groupKey: groupKey(policy, labels), alertId: alert.id, alert: payload, groupWaitMs: policy.groupWaitMs });
+          rows.push({ key: `${alert.id}/${transition}/${channelId}`, event, channelId, groupKey: groupKey(policy, labels), alertId: alert.id, groupWaitMs: policy.groupWaitMs, item });
         }
       }
       reminders.set(alert.id, seen.size > 0 && repeat !== Infinity ? new Date(now.getTime() + repeat * 1000) : null);
-    }
-    await notificationStore.enqueue(tx, rows, now);
-    return reminders;
+    });
+    const enqueue = async (eventIds?: readonly bigint[]) => {
+      const payloads: (NotificationAlert | undefined)[] = [];
+      const written = rows.map(({ item, ...row }) => {
+        const eventId = eventIds?.[item];
+        if (eventId !== undefined) return { ...row, eventId, alert: null };
+        return { ...row, eventId: null, alert: (payloads[item] ??= notificationAlert(items[item].alert, items[item].event)) };
+      });
+      await notificationStore.enqueue(tx, written, now);
+    };
+    return { reminders, enqueue };
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { alertIn, expectFields, gql, routeTo } from '../helpers/alerts';
 import { graphql } from '../helpers/client';
 import { heartbeatRest, registerAgent, waitFor } from '../helpers/liveness';
@@ -48,6 +49,25 @@ describe('webhook channels', () => {
     expect(second.verified).toBe(true);
     expect(second.json).toMatchObject({ status: 'resolved', alerts: [{ id: fired.id, event: 'resolved' }] });
     expect(second.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
+  });
+
+  it('reminds of an alert still firing once its reminder is due, telling the alert as it stands', async () => {
+    const { secret } = await routeTo(server.url, server.adminToken, receiver.url, { name: 'remind', matchers: forEnv('remind'), repeatIntervalSeconds: 60 });
+    receiver.setSecret(secret);
+    const agent = await quickAgent('remind');
+    const fired = await alertIn(server.url, server.viewerToken, agent.id, 'FIRING');
+    await receiver.until(() => about('remind').length >= 1);
+    expect(about('remind')[0].json).toMatchObject({ status: 'firing', alerts: [{ id: fired.id, event: 'firing' }] });
+    // A minute is the shortest repeat: bring this one's reminder due now.
+    await server.app.database.db.execute(sql`update alerts set next_reminder_at = now() where id = ${fired.id}`);
+    await receiver.until(() => about('remind').length >= 2);
+    const reminder = about('remind')[1];
+    expect(reminder.verified).toBe(true);
+    expect(reminder.json).toMatchObject({
+      status: 'firing',
+      alerts: [{ id: fired.id, event: 'reminder', state: 'firing', severity: 'critical', agent: { id: agent.id, environment: 'remind' }, labels: { environment: 'remind' } }],
+    });
+    expect(reminder.headers['webhook-id']).not.toBe(about('remind')[0].headers['webhook-id']);
   });
 
   it('retries a receiver that fails three times with the same webhook-id, delivers once, and logs every attempt', async () => {

@@ -1,4 +1,6 @@
 import type { Client } from 'graphql-ws';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../api/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAgentEvents } from '../../api/agents/agents.events';
 import { parseCursor } from '../../api/events/position';
@@ -172,4 +174,23 @@ describe('cursors', () => {
       expect((sub.errors[0] as any[])[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { after: expect.any(String) } });
     });
   }
+});
+
+describe('appending', () => {
+  it('returns each event’s id in the drafts’ order, while other transactions append beside it', async () => {
+    const { events, database } = server.app;
+    const appendMany = (batch: string) =>
+      events.transaction(async (tx) => {
+        const drafts = Array.from({ length: 300 }, (_, i) => ({ kind: 'probe', subjectId: `${batch}-${i % 7}`, type: `t${i % 3}`, payload: { batch, i } }));
+        await events.lockSubjects(tx, 'probe', [...new Set(drafts.map((d) => d.subjectId))]);
+        return { batch, ids: await events.append(tx, drafts) };
+      });
+    const appended = await Promise.all(['a', 'b', 'c'].map(appendMany));
+    for (const { batch, ids } of appended) {
+      expect(ids).toHaveLength(300);
+      const result = await database.db.execute(sql`select id::text as id, subject_id, type, payload from events where id = any(${sql.param(ids.map(String))}::bigint[])`);
+      const rows = new Map(rowsOf<{ id: string; subject_id: string; type: string; payload: { batch: string; i: number } }>(result).map((r) => [r.id, r]));
+      ids.forEach((id, i) => expect(rows.get(String(id)), `${batch}[${i}]`).toMatchObject({ subject_id: `${batch}-${i % 7}`, type: `t${i % 3}`, payload: { batch, i } }));
+    }
+  });
 });
