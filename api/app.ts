@@ -83,6 +83,8 @@ export async function createApp(config: Config, opts: { clock?: Clock; log?: Log
     clock,
     leaseMs: config.consumerLeaseMs,
     onError: (name, err) => log.error(`event consumer ${name}`, err),
+    // Agents going offline are delivered first; alerts and roll-ups follow from them.
+    urgent: () => sweeper.sweeping,
   });
   consumers.register(availabilityConsumer);
   const alerting = createAlerting({ db, events, feed, consumers, clock, config, onError: (what, err) => log.error(what, err) });

@@ -40,6 +40,12 @@ export interface ConsumerDeps {
   /** This replica, as lease owner. */
   replicaId: string;
   onError(consumer: string, err: unknown): void;
+  /**
+   * Work of this replica that goes before any consumer's: while it runs (the promise it
+   * returns), no batch begins. Consumers derive from what that work records, and sharing
+   * the database and the CPU with it would delay the very events they wait for.
+   */
+  urgent?(): Promise<unknown> | undefined;
 }
 
 export interface ConsumerLag {
@@ -130,7 +136,10 @@ export class DurableConsumer {
     try {
       if (!this.owner) this.owner = await consumerStore.acquire(db, name, replicaId, leaseMs);
       if (!this.owner) return this.later(Math.min(1_000, Math.max(50, leaseMs / 4)));
-      while (!this.stopped && (await this.batch()) === (this.definition.batchSize ?? DEFAULT_BATCH));
+      for (;;) {
+        await this.deps.urgent?.();
+        if (this.stopped || (await this.batch()) < (this.definition.batchSize ?? DEFAULT_BATCH)) break;
+      }
       this.failures = 0;
       if (!this.stopped && (await log.heldBack(this.position))) this.later(HELD_RETRY_MS);
     } catch (err) {

@@ -44,6 +44,11 @@ export class OfflineSweeper {
     this.timer.unref();
   }
 
+  /** The sweep in progress, if one is. */
+  get sweeping(): Promise<number> | undefined {
+    return this.running;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;

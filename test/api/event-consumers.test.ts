@@ -143,6 +143,37 @@ describe('the fleet-availability consumer on one server', () => {
     }
   });
 
+  it('begins no batch while the replica’s urgent work runs, and handles what waited once it ends', async () => {
+    const { app } = server;
+    let release!: () => void;
+    let urgent: Promise<void> | undefined = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    const patient = new DurableConsumer(
+      {
+        name: `patient-${process.pid}`,
+        startAt: 'end',
+        kinds: ['agent'],
+        async handle(_tx, events: EventRecord[]) {
+          handled.push(...events.map((e) => e.cursor));
+        },
+      },
+      { db: app.database.db, log: app.events, bus: app.events.bus, clock: app.clock, leaseMs: 2_000, replicaId: 'patient-replica', onError: () => {}, urgent: () => urgent },
+    );
+    await patient.start();
+    try {
+      await Promise.all(Array.from({ length: 3 }, () => register(server)));
+      await app.feed.idle();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(handled).toEqual([]);
+      urgent = undefined;
+      release();
+      await waitFor(() => handled.length >= 3, { what: 'the consumer to handle what waited' });
+      expect(new Set(handled).size).toBe(handled.length);
+    } finally {
+      await patient.stop();
+    }
+  });
+
   it('reports lag: events and seconds behind while a consumer cannot make progress, nothing once it caught up', async () => {
     const { app } = server;
     let failing = true;
