@@ -157,6 +157,15 @@ export class LivenessStore {
     return rowsOf<{ id: string }>(result).map((r) => r.id);
   }
 
+  /** The earliest deadline after `now` and no later than `until` of an agent not offline, if any. */
+  async nextDeadline(tx: Db, now: Date, until: Date): Promise<Date | null> {
+    const result = await tx.execute(sql`
+      select min(offline_at) as at from agents where status <> 'offline' and offline_at > ${now} and offline_at <= ${until}
+    `);
+    const at = rowsOf<{ at: Date | string | null }>(result)[0]?.at;
+    return at == null ? null : new Date(at);
+  }
+
   /**
    * Marks these agents offline where their deadline has still passed (re-checked on the
    * row version the UPDATE replaces, as in the heartbeat batch), and records each one's

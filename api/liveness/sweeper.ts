@@ -33,15 +33,43 @@ export interface SweeperDeps {
  */
 export class OfflineSweeper {
   private timer?: NodeJS.Timeout;
+  private early?: NodeJS.Timeout;
   private running?: Promise<number>;
+  /** The earliest deadline before the next tick, as the last sweep found it. */
+  private nextDeadline: Date | null = null;
+  private aimed = 0;
 
   constructor(private readonly deps: SweeperDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweep().catch((err) => (this.deps.onError(err), 0)).finally(() => (this.running = undefined));
-    }, this.deps.intervalMs);
+    this.timer = setInterval(() => this.tick(), this.deps.intervalMs);
     this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    clearTimeout(this.early);
+    this.running = this.sweep()
+      .catch((err) => (this.deps.onError(err), 0))
+      .finally(() => {
+        this.running = undefined;
+        this.aimAt(this.nextDeadline);
+      });
+  }
+
+  /**
+   * Sweeps again the moment a deadline that falls before the next tick passes, so agents
+   * go offline on their deadline rather than up to one interval after it. Heartbeats only
+   * move deadlines later, so waking early is never too late; a deadline set meanwhile
+   * that is earlier still is caught by the regular tick, as without this.
+   */
+  private aimAt(deadline: Date | null): void {
+    // Found again after waking for it: the clock has not reached it (a test's clock).
+    if (!deadline || !this.timer || deadline.getTime() === this.aimed) return;
+    this.aimed = deadline.getTime();
+    const ms = Math.min(this.deps.intervalMs, Math.max(0, deadline.getTime() - this.deps.clock.now().getTime() + 1));
+    this.early = setTimeout(() => this.tick(), ms);
+    this.early.unref();
   }
 
   /** The sweep in progress, if one is. */
@@ -51,12 +79,15 @@ export class OfflineSweeper {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    clearTimeout(this.early);
     await this.running;
   }
 
   /** Sweeps until nothing is due; returns how many agents went offline. */
   async sweep(): Promise<number> {
     let total = 0;
+    this.nextDeadline = null;
     for (;;) {
       const { offline, claimed, outage } = await this.sweepBatch();
       if (outage) this.deps.onOutage?.(outage);
@@ -76,6 +107,7 @@ export class OfflineSweeper {
         const outage = policy.isOutage(gapMs) ? { gapMs, agents: await store.grantGrace(tx, now) } : undefined;
         const subjects = claimed.map((id) => ({ kind: AGENT_KIND, subjectId: id }));
         const offline = await events.appendWith(tx, subjects, (at) => store.markOffline(tx, claimed, now, at));
+        if (claimed.length < BATCH) this.nextDeadline = await store.nextDeadline(tx, now, new Date(now.getTime() + this.deps.intervalMs));
         return { offline, claimed: claimed.length, outage };
       }),
     );
