@@ -7,34 +7,45 @@ import { AGENT_KIND } from './agents.types';
 
 /**
  * The agent in row `alias` as an event's snapshot (see SNAPSHOT_COLUMNS). Its tags are
- * read from agent_tags, or taken from `tags` (a text[] expression) for a statement that
- * writes them itself and so cannot read them back.
+ * read from agent_tags, or taken from `tags`: a text[] expression, for a statement that
+ * writes them itself and so cannot read them back, or (`json`) the sorted tags as a jsonb
+ * array, null for none, for a statement that has read many agents' tags in one pass.
  */
-export function agentSnapshotSql(alias: string, tags?: SQL): SQL {
+export function agentSnapshotSql(alias: string, tags?: SQL | { json: SQL }): SQL {
   const fields = Object.entries(SNAPSHOT_COLUMNS).map(([field, column]) => `'${field}', ${alias}.${column}`);
-  const tagList = tags
-    ? sql`(select coalesce(jsonb_agg(x.tag order by x.tag), '[]'::jsonb) from (select distinct unnest(${tags})) as x(tag))`
-    : sql.raw(`coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`);
+  const tagList =
+    tags && 'json' in tags
+      ? sql`coalesce(${tags.json}, '[]'::jsonb)`
+      : tags
+        ? sql`(select coalesce(jsonb_agg(x.tag order by x.tag), '[]'::jsonb) from (select distinct unnest(${tags})) as x(tag))`
+        : sql.raw(`coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`);
   return sql`jsonb_build_object(${sql.raw(fields.join(', '))}, 'tags', ${tagList})`;
 }
 
+/** The columns of `alias` a snapshot reads, for a statement that returns no more of its rows than that (`returning …`). */
+export const snapshotColumnsSql = (alias: string): SQL => sql.raw(['id', ...Object.values(SNAPSHOT_COLUMNS).filter((c) => c !== 'id')].map((c) => `${alias}.${c}`).join(', '));
+
 /**
- * `insert into events …` of one status change per row of `from` (a relation with every
- * agent column, such as an UPDATE's `returning a.*`), for a statement that changes many
- * agents and records their events in one pass. `previousStatus` and `reason` are SQL over
- * `from`'s columns.
+ * `insert into events …` of one status change per row of `from` (a relation with the
+ * snapshot's columns, snapshotColumnsSql, and those `previousStatus` and `reason` read),
+ * for a statement that changes many agents and records their events in one pass. The
+ * agents' tags are read in one pass too, not once per row.
  */
 export function statusChangeEventsSql(from: string, at: Date, previousStatus: SQL, reason: SQL): SQL {
+  const f = sql.raw(from);
   return sql`
     insert into events (subject_kind, subject_id, type, at, payload)
-    select ${AGENT_KIND}, ${sql.raw(from)}.id::text, 'status_changed', ${at}::timestamptz,
-           ${agentPayloadSql(from, sql`to_jsonb(${previousStatus})`, sql`to_jsonb(${sql.raw(from)}.status)`, sql`to_jsonb(${reason})`, sql`'{}'::jsonb`)}
-    from ${sql.raw(from)}
-    order by ${sql.raw(from)}.id`;
+    select ${AGENT_KIND}, ${f}.id::text, 'status_changed', ${at}::timestamptz,
+           ${agentPayloadSql(from, sql`to_jsonb(${previousStatus})`, sql`to_jsonb(${f}.status)`, sql`to_jsonb(${reason})`, sql`'{}'::jsonb`, { json: sql`tagged.tags` })}
+    from ${f}
+    left join (
+      select t.agent_id, jsonb_agg(t.tag order by t.tag) as tags from agent_tags t where t.agent_id = any(array(select id from ${f})) group by t.agent_id
+    ) as tagged on tagged.agent_id = ${f}.id
+    order by ${f}.id`;
 }
 
 /** An agent event's payload (agents.events.ts reads it back), from the row in `alias` and the change's own fields as JSON. */
-export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL): SQL {
+export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL | { json: SQL }): SQL {
   return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias, tags)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
 }
 

@@ -1,5 +1,5 @@
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { statusChangeEventsSql } from '../agents/agents.events.sql';
+import { snapshotColumnsSql, statusChangeEventsSql } from '../agents/agents.events.sql';
 import { agents, RECENT_HEARTBEATS, type AgentRow } from '../agents/agents.table';
 import type { AgentStatus } from '../agents/agents.types';
 import { numberArray, rowsOf, type Db } from '../db';
@@ -178,7 +178,7 @@ export class LivenessStore {
       with offline as (
         update agents a set status = 'offline', status_before_heartbeat = a.status, status_changed_at = ${now}::timestamptz
         where a.id = any(${sql.param(ids)}::uuid[]) and a.status <> 'offline' and a.offline_at <= ${now}
-        returning a.*
+        returning ${snapshotColumnsSql('a')}, a.status_before_heartbeat, a.grace_until
       ), recorded as (
         ${statusChangeEventsSql('offline', at, sql`offline.status_before_heartbeat`, this.policy.offlineReasonSql('offline'))}
         returning 1

@@ -214,6 +214,19 @@ describe('transitions are recorded and published once', () => {
     sub.dispose();
   });
 
+  it('records in each OFFLINE event the agent as the sweep left it: its tags sorted (none as []), metadata and status', async () => {
+    const tagged = await newAgent({ name: 'snapshot-tagged', tags: ['zeta', 'alpha', 'mid'], metadata: { region: 'eu-west-1' } });
+    const bare = await newAgent({ name: 'snapshot-bare', tags: [], metadata: {} });
+    await advanceAndSweep(91_000);
+    const query = 'query($id: ID!) { agentEventLog(agentId: $id, last: 10) { type status agent { id name tags metadata status } } }';
+    const offlineOf = async (id: string) => {
+      const res = await graphql(server.url, server.viewerToken, query, { id });
+      return (res.body.data.agentEventLog as { type: string; status: string; agent: Record<string, unknown> }[]).find((e) => e.type === 'STATUS_CHANGED' && e.status === 'OFFLINE');
+    };
+    expect((await offlineOf(tagged.id))?.agent).toEqual({ id: tagged.id, name: 'snapshot-tagged', tags: ['alpha', 'mid', 'zeta'], metadata: { region: 'eu-west-1' }, status: 'OFFLINE' });
+    expect((await offlineOf(bare.id))?.agent).toEqual({ id: bare.id, name: 'snapshot-bare', tags: [], metadata: {}, status: 'OFFLINE' });
+  });
+
   it('stamps an OFFLINE transition with the server clock, at or after the offlineAt it enforces', async () => {
     const agent = await newAgent();
     const { offlineAt } = await stateOf(agent.id);
