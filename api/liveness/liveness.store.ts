@@ -149,21 +149,29 @@ export class LivenessStore {
     return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
   }
 
-  /** Up to `limit` agents whose deadline has passed, not yet offline; read without locking them. */
-  async dueIds(tx: Db, now: Date, limit: number): Promise<string[]> {
+  /**
+   * One scan of the agents not offline whose deadline falls by `until`: up to `limit` of
+   * those already due, in id order, read without locking them, and, when fewer are due,
+   * the earliest deadline still ahead. The scan reads the whole table (a deadline index
+   * would cost every heartbeat its HOT update) and runs several times a second, so it is
+   * kept to one backend: a parallel plan, chosen once the table passes a few megabytes,
+   * forked two worker processes per scan.
+   */
+  async due(tx: Db, now: Date, until: Date, limit: number): Promise<{ ids: string[]; next: Date | null }> {
+    await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
     const result = await tx.execute(sql`
-      select id::text as id from agents where status <> 'offline' and offline_at <= ${now} order by id limit ${limit}
+      select id::text as id, offline_at as at, offline_at <= ${now} as due from agents
+      where status <> 'offline' and offline_at <= ${until}
+      order by due desc, case when offline_at <= ${now} then id end, offline_at
+      limit ${limit + 1}
     `);
-    return rowsOf<{ id: string }>(result).map((r) => r.id);
-  }
-
-  /** The earliest deadline after `now` and no later than `until` of an agent not offline, if any. */
-  async nextDeadline(tx: Db, now: Date, until: Date): Promise<Date | null> {
-    const result = await tx.execute(sql`
-      select min(offline_at) as at from agents where status <> 'offline' and offline_at > ${now} and offline_at <= ${until}
-    `);
-    const at = rowsOf<{ at: Date | string | null }>(result)[0]?.at;
-    return at == null ? null : new Date(at);
+    const ids: string[] = [];
+    for (const row of rowsOf<{ id: string; at: Date | string; due: boolean }>(result)) {
+      if (!row.due) return { ids, next: new Date(row.at) };
+      if (ids.length === limit) break;
+      ids.push(row.id);
+    }
+    return { ids, next: null };
   }
 
   /**

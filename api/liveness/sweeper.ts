@@ -101,13 +101,14 @@ export class OfflineSweeper {
     return withRetry(() =>
       events.transaction(async (tx) => {
         const now = clock.now();
+        const due = await store.due(tx, now, new Date(now.getTime() + this.deps.intervalMs), BATCH);
         // Subject locks before the first write (EventLog.lockSubjects).
-        const claimed = await events.lockSubjects(tx, AGENT_KIND, await store.dueIds(tx, now, BATCH), { skipLocked: true });
+        const claimed = await events.lockSubjects(tx, AGENT_KIND, due.ids, { skipLocked: true });
         const { gapMs } = await store.markSweep(tx);
         const outage = policy.isOutage(gapMs) ? { gapMs, agents: await store.grantGrace(tx, now) } : undefined;
         const subjects = claimed.map((id) => ({ kind: AGENT_KIND, subjectId: id }));
         const offline = await events.appendWith(tx, subjects, (at) => store.markOffline(tx, claimed, now, at));
-        if (claimed.length < BATCH) this.nextDeadline = await store.nextDeadline(tx, now, new Date(now.getTime() + this.deps.intervalMs));
+        if (claimed.length < BATCH) this.nextDeadline = due.next;
         return { offline, claimed: claimed.length, outage };
       }),
     );
