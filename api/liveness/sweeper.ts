@@ -46,7 +46,10 @@ export class OfflineSweeper {
     this.timer.unref();
   }
 
-  private tick(): void {
+  /** A sweep, from the interval or (`woken`) from the timer aimed at a deadline. */
+  private tick(woken = false): void {
+    // A regular tick clears the timer aimed at a deadline, so its sweep may aim at it again.
+    if (!woken) this.aimed = 0;
     if (this.running) return;
     clearTimeout(this.early);
     this.running = this.sweep()
@@ -64,11 +67,12 @@ export class OfflineSweeper {
    * that is earlier still is caught by the regular tick, as without this.
    */
   private aimAt(deadline: Date | null): void {
-    // Found again after waking for it: the clock has not reached it (a test's clock).
+    // Found again by the sweep woken for it: the clock has not reached it (a test's clock
+    // stands still), and aiming again would only wake for nothing; the regular tick sweeps it.
     if (!deadline || !this.timer || deadline.getTime() === this.aimed) return;
     this.aimed = deadline.getTime();
     const ms = Math.min(this.deps.intervalMs, Math.max(0, deadline.getTime() - this.deps.clock.now().getTime() + 1));
-    this.early = setTimeout(() => this.tick(), ms);
+    this.early = setTimeout(() => this.tick(true), ms);
     this.early.unref();
   }
 
