@@ -7,20 +7,17 @@ import { AGENT_KIND } from './agents.types';
 
 /**
  * The agent in row `alias` as an event's snapshot (see SNAPSHOT_COLUMNS). Its tags are
- * read from agent_tags, or taken from `tags`: a text[] expression, for a statement that
- * writes them itself and so cannot read them back, or (`json`) the sorted tags as a jsonb
- * array, null for none, for a statement that has read many agents' tags in one pass.
+ * read from agent_tags, or given as `tags`, a jsonb array of them sorted, for a statement
+ * that writes them itself (tagsJsonSql) or has read many agents' tags in one pass.
  */
-export function agentSnapshotSql(alias: string, tags?: SQL | { json: SQL }): SQL {
+export function agentSnapshotSql(alias: string, tags?: SQL): SQL {
   const fields = Object.entries(SNAPSHOT_COLUMNS).map(([field, column]) => `'${field}', ${alias}.${column}`);
-  const tagList =
-    tags && 'json' in tags
-      ? sql`coalesce(${tags.json}, '[]'::jsonb)`
-      : tags
-        ? sql`(select coalesce(jsonb_agg(x.tag order by x.tag), '[]'::jsonb) from (select distinct unnest(${tags})) as x(tag))`
-        : sql.raw(`coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`);
+  const tagList = tags ?? sql.raw(`coalesce((select jsonb_agg(t.tag order by t.tag) from agent_tags t where t.agent_id = ${alias}.id), '[]'::jsonb)`);
   return sql`jsonb_build_object(${sql.raw(fields.join(', '))}, 'tags', ${tagList})`;
 }
+
+/** The distinct tags of a text[] expression as a sorted jsonb array. */
+const tagsJsonSql = (tags: SQL): SQL => sql`(select coalesce(jsonb_agg(x.tag order by x.tag), '[]'::jsonb) from (select distinct unnest(${tags})) as x(tag))`;
 
 /** The columns of `alias` a snapshot reads, for a statement that returns no more of its rows than that (`returning …`). */
 export const snapshotColumnsSql = (alias: string): SQL => sql.raw(['id', ...Object.values(SNAPSHOT_COLUMNS).filter((c) => c !== 'id')].map((c) => `${alias}.${c}`).join(', '));
@@ -36,7 +33,7 @@ export function statusChangeEventsSql(from: string, at: Date, previousStatus: SQ
   return sql`
     insert into events (subject_kind, subject_id, type, at, payload)
     select ${AGENT_KIND}, ${f}.id::text, 'status_changed', ${at}::timestamptz,
-           ${agentPayloadSql(from, sql`to_jsonb(${previousStatus})`, sql`to_jsonb(${f}.status)`, sql`to_jsonb(${reason})`, sql`'{}'::jsonb`, { json: sql`tagged.tags` })}
+           ${agentPayloadSql(from, sql`to_jsonb(${previousStatus})`, sql`to_jsonb(${f}.status)`, sql`to_jsonb(${reason})`, sql`'{}'::jsonb`, sql`coalesce(tagged.tags, '[]'::jsonb)`)}
     from ${f}
     left join (
       select t.agent_id, jsonb_agg(t.tag order by t.tag) as tags from agent_tags t where t.agent_id = any(array(select id from ${f})) group by t.agent_id
@@ -45,7 +42,7 @@ export function statusChangeEventsSql(from: string, at: Date, previousStatus: SQ
 }
 
 /** An agent event's payload (agents.events.ts reads it back), from the row in `alias` and the change's own fields as JSON. */
-export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL | { json: SQL }): SQL {
+export function agentPayloadSql(alias: string, previousStatus: SQL, status: SQL, reason: SQL, data: SQL, tags?: SQL): SQL {
   return sql`jsonb_build_object('agent', ${agentSnapshotSql(alias, tags)}, 'previousStatus', ${previousStatus}, 'status', ${status}, 'reason', ${reason}, 'data', ${data})`;
 }
 
@@ -89,7 +86,7 @@ export const insertRegisteredAgent = preparedStatement(
     )
     insert into events (subject_kind, subject_id, type, at, payload)
     select ${AGENT_KIND}, a.id::text, 'registered', ${sql.placeholder('at')}::timestamptz,
-           ${agentPayloadSql('a', sql`null::jsonb`, sql`to_jsonb(a.status)`, sql`null::jsonb`, sql`${sql.placeholder('data')}::jsonb`, sql`${sql.placeholder('tags')}::text[]`)}
+           ${agentPayloadSql('a', sql`null::jsonb`, sql`to_jsonb(a.status)`, sql`null::jsonb`, sql`${sql.placeholder('data')}::jsonb`, tagsJsonSql(sql`${sql.placeholder('tags')}::text[]`))}
     from a
     returning payload->'agent' as agent`,
 );
