@@ -64,8 +64,8 @@ export class AlertBatch {
   constructor(
     private readonly deps: { events: EventLog; notifier: Notifier; flap?: FlapSettings },
     readonly now: Date,
-    /** Silences active now; new alerts are born silenced by those that match. */
-    private readonly silences: { id: string; matchers: Matcher[] }[],
+    /** Silences active now, read under the batch's alert locks; new alerts are born silenced by those that match. */
+    readonly silences: { id: string; matchers: Matcher[] }[],
   ) {}
 
   get size(): number {

@@ -102,7 +102,9 @@ export class AlertTicker {
     const signature = active.map((s) => s.id).sort().join(',');
     if (signature === this.lastActive) return;
     await this.job('silences', async (tx) => (await alertStore.open(tx, sql`true`, 100_000)).filter((a) => !sameIds(a.silencedBy, silencesOf(a, active))).map((a) => a.id), async (_tx, batch, list) => {
-      for (const a of list) applySilences(batch, a, silencesOf(a, active));
+      // The silences as read under the alerts' locks, not `active`: a silence changed since
+      // (updateSilence) has been applied by its own transaction, which this one waited for.
+      for (const a of list) applySilences(batch, a, silencesOf(a, batch.silences));
     });
     this.lastActive = signature;
   }
