@@ -3,7 +3,9 @@
  *   ingest  samples/s through REST JSON, OTLP protobuf and remote write, 2 000-sample
  *           requests from many agents, beside a bare node:http + pg server that COPYs the
  *           same samples into the same tables (the ceiling) and, when /usr/bin/prometheus
- *           is installed, Prometheus receiving the same remote-write load;
+ *           is installed, Prometheus receiving the same remote-write load; and a bare
+ *           node:http server that decodes remote write with the server's decoder and
+ *           stores nothing (the most one Node.js process could take, set beside Prometheus);
  *   query   a 24 h range at a 1-minute step for one series; metricSummary over the fleet
  *           for 6 h;
  *   disk    bytes per stored sample, raw and roll-ups, tables plus indexes; then every
@@ -11,7 +13,7 @@
  *           indexes and TOAST), and a raw-resolution read before and after.
  *
  *   npx tsx bench/metrics.bench.ts [--agents 200] [--seconds 10] [--concurrency 8]
- *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,query,disk] [--profile]
+ *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,decode,query,disk] [--profile]
  *       [--shape backlog|steady]
  *   (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
@@ -130,7 +132,7 @@ function post(url: string, headers: Record<string, string>, bytes: Buffer): Prom
 async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPid?: number): Promise<{ rate: number; requests: number; failed: number; cpu?: CpuWindow }> {
   // Enough bodies for the fastest rate expected of the target (Prometheus took up to 0.66 M
   // samples/s here); a target that uses them all up ends its phase early.
-  const expected = target.key === 'prometheus' ? 1_500_000 : 400_000;
+  const expected = target.key === 'prometheus' || target.key === 'decode' ? 1_500_000 : 400_000;
   const perAgent = Math.max(2, Math.ceil(((SECONDS + 5) * expected) / PER_REQUEST / agents.length));
   const bodies = agents.map((a, i) => Array.from({ length: perAgent }, (_, n) => body(target.format, target.key, a, i, n, t0)));
   const send = async (i: number, n: number) => {
@@ -241,6 +243,12 @@ async function main() {
         await prom.stop();
       }
     }
+    if (wanted('decode')) {
+      const decode = await startServer('bare decode', 'bench/baselines/metrics-decode.ts', env);
+      servers.push(decode);
+      await phase({ key: 'decode', label: 'bare node:http, decode only', format: 'remote', url: decode.url, auth: false }, decode.pid);
+      await decode.stop();
+    }
     if (wanted('copy')) {
       const copy = await startServer('bare COPY', 'bench/baselines/metrics-copy.ts', env);
       servers.push(copy);
@@ -331,6 +339,7 @@ async function main() {
     };
     for (const door of ['rest', 'otlp', 'remote']) ratio(door, 'copy', 0.7);
     ratio('remote', 'prometheus', 0.5);
+    if (rates.decode && rates.prometheus) log(`  decode only / prometheus: ${fixed(rates.decode / rates.prometheus, 2)} ×  (no door of one Node.js process storing anything can pass this)`);
     fs.mkdirSync('bench/results', { recursive: true });
     fs.writeFileSync('bench/results/metrics-latest.json', JSON.stringify({ at: new Date().toISOString(), loadavg: os.loadavg(), config: { SHAPE, AGENTS, SECONDS, CONCURRENCY, SUMMARY_AGENTS, SERIES, STEPS, LATE_S }, rates, query, disk }, null, 2) + '\n');
   } finally {
