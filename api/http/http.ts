@@ -57,15 +57,18 @@ class BodyReader {
     this.resolve(this.chunks ? Buffer.concat(this.chunks, this.size) : (this.first ?? Buffer.alloc(0)));
   }
 
-  private onError(err: Error): void {
-    this.cleanup();
-    this.reject(err);
+  /**
+   * The client went away before the body was complete ('error' is the request's
+   * "aborted"): its fault, answered as a bad request to nobody, not an error of the
+   * server's (an ECONNRESET passed on would read as the database's).
+   */
+  private onError(): void {
+    this.onClose();
   }
 
-  /** The client went away before the body was complete. */
   private onClose(): void {
     this.cleanup();
-    this.reject(new Error('request closed before its body was complete'));
+    this.reject(new AppError('BAD_REQUEST', 'the connection closed before the request body was complete'));
   }
 
   private cleanup(): void {

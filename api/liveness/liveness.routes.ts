@@ -13,7 +13,7 @@ export const livenessRoutes: Route[] = [
       const answer =
         body.metrics === undefined
           ? await services.liveness.heartbeat(principal, params[0], body)
-          : await services.metrics.alongHeartbeat(principal, params[0], body.metrics, () => services.liveness.heartbeat(principal, params[0], body));
+          : await services.metrics.alongHeartbeat(principal, params[0], body.metrics, (before) => services.liveness.heartbeat(principal, params[0], body, before));
       sendJsonText(res, 200, heartbeatAnswerText(answer));
     },
   },

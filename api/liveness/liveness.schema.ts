@@ -47,7 +47,7 @@ builder.mutationField('heartbeat', (t) =>
     description: "Reports that an agent is alive. Needs that agent's own token.",
     args: { input: t.arg({ type: HeartbeatInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      const beat = () => ctx.services.liveness.heartbeat(ctx.principal, String(input.agentId), { health: input.health ?? undefined, sequence: input.sequence ?? undefined });
+      const beat = (before?: () => Promise<void>) => ctx.services.liveness.heartbeat(ctx.principal, String(input.agentId), { health: input.health ?? undefined, sequence: input.sequence ?? undefined }, before);
       return input.metrics ? ctx.services.metrics.alongHeartbeat(ctx.principal, String(input.agentId), metricInputsToRaw(input.metrics), beat) : beat();
     },
   }),

@@ -69,12 +69,17 @@ export class LivenessService {
     this.maxQueued = config.heartbeatBatchSize * 20;
   }
 
-  async heartbeat(principal: Principal | undefined, agentId: string, raw: Record<string, unknown>): Promise<HeartbeatAnswer> {
+  /**
+   * `before` runs once the heartbeat has been checked and admitted, before it is written
+   * (the metrics it carries are checked there, so a refused heartbeat writes none of them).
+   */
+  async heartbeat(principal: Principal | undefined, agentId: string, raw: Record<string, unknown>, before?: () => Promise<void>): Promise<HeartbeatAnswer> {
     try {
       authorizeAgent(principal, agentId);
       const { health, message, sequence } = parseHeartbeat(raw);
       const wait = this.limiter.take() ?? (this.batcher.queued >= this.maxQueued ? 1 : undefined);
       if (wait !== undefined) throw new AppError('RATE_LIMITED', `too many heartbeats; retry in ${wait} s`, undefined, wait);
+      await before?.();
       const row = await this.batcher.enqueue({ agentId, tokenHash: principal.tokenHash, health, message, sequence });
       // No row matched the agent id and the token's hash: the token is revoked or forged, or the agent is gone.
       if (!row) throw invalidAgentToken();

@@ -34,6 +34,11 @@ const MAX_CACHED_SERIES = 1_000_000;
 /** Problems named in a strict refusal. */
 const MAX_FIELDS = 20;
 
+/** Refuses a token that may not push for `agentId` (undefined: the token's own agent); the doors call it before reading a body. */
+export function authorizePush(principal: Principal | undefined, agentId: string | undefined): asserts principal is AgentPrincipal {
+  authorizeAgent(principal, agentId ?? (principal?.role === 'agent' ? principal.agentId : ''));
+}
+
 /** Validates pushed points, finds or creates their series, and hands them to the writer. */
 export class MetricIngestor {
   private readonly series = new Map<string, SeriesRef>();
@@ -44,8 +49,7 @@ export class MetricIngestor {
   ) {}
 
   async prepare(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<PreparedIngest> {
-    const p = principal?.role === 'agent' ? principal : undefined;
-    authorizeAgent(principal, agentId ?? p?.agentId ?? '');
+    authorizePush(principal, agentId);
     if (this.deps.writer.queued >= this.deps.config.maxQueuedSamples) {
       throw new AppError('RATE_LIMITED', 'the server is writing too many samples; retry in 1 s', undefined, 1);
     }
@@ -157,22 +161,33 @@ const seriesNames = (list: WantedSeries[]) =>
     .map((w) => `${w.name}${w.canonical === '{}' ? '' : w.canonical}`)
     .join(', ') + (list.length > 5 ? `, and ${list.length - 5} more` : '');
 
+/** Kinds of problem named in a refusal at most; the rest are counted together. */
+const MAX_KINDS = 20;
+
+/** A problem's kind: its text without what belongs to one point (a quoted name, a time, the value it got). */
+const kindOf = (problem: string) => problem.replace(/"[^"]*"|\d{4}-\d\d-\d\dT[\d:.]+Z|(?<=got ).*$/g, '…');
+
 /** Refusals counted by kind, so a message names each once however many points it refused. */
 class Problems {
-  private readonly counts = new Map<string, number>();
+  /** Per kind, the first point's problem (its details stand for the rest) and the points refused. */
+  private readonly kinds = new Map<string, { problem: string; count: number }>();
   count = 0;
 
   add(problem: string, n = 1): void {
     if (n <= 0) return;
-    // One line per kind: the first point's details stand for the rest.
-    const kind = problem.replace(/"[^"]*"|\d{4}-\d\d-\d\dT[\d:.]+Z/g, '…');
-    const key = [...this.counts.keys()].find((k) => k.replace(/"[^"]*"|\d{4}-\d\d-\d\dT[\d:.]+Z/g, '…') === kind) ?? problem;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    const kind = kindOf(problem);
+    const seen = this.kinds.get(kind);
+    if (seen) seen.count += n;
+    else this.kinds.set(kind, { problem, count: n });
     this.count += n;
   }
 
   lines(): string[] {
-    return [...this.counts].map(([problem, n]) => `${n} point${n === 1 ? '' : 's'}: ${problem}`);
+    const points = (n: number) => `${n} point${n === 1 ? '' : 's'}`;
+    const all = [...this.kinds.values()];
+    const lines = all.slice(0, MAX_KINDS).map(({ problem, count }) => `${points(count)}: ${problem}`);
+    if (all.length > MAX_KINDS) lines.push(`${points(all.slice(MAX_KINDS).reduce((n, k) => n + k.count, 0))}: ${all.length - MAX_KINDS} other kinds of problem`);
+    return lines;
   }
 }
 

@@ -27,6 +27,8 @@ export const MAX_FUTURE_MS = 5 * 60_000;
  * million values this large still fit.
  */
 export const MAX_ABS_VALUE = 1e290;
+/** The latest time a JavaScript Date holds (±100 000 000 days from the epoch); past it a time cannot even be named. */
+const MAX_TIME_MS = 8.64e15;
 export const KINDS: readonly MetricKind[] = ['gauge', 'counter', 'delta'];
 
 export interface PointRules {
@@ -49,7 +51,7 @@ export function pointProblem(p: IncomingPoint, rules: PointRules, checkLabels: (
   if (typeof p.value !== 'number') return 'value must be a number';
   if (!Number.isFinite(p.value)) return `value must be a finite number, got ${p.value}`;
   if (Math.abs(p.value) > MAX_ABS_VALUE) return `value must be within ±${MAX_ABS_VALUE}, got ${p.value}`;
-  if (!Number.isFinite(p.at)) return 'at must be a valid time';
+  if (!Number.isFinite(p.at) || Math.abs(p.at) > MAX_TIME_MS) return 'at must be a valid time';
   if (p.at > rules.now + MAX_FUTURE_MS) return `at ${iso(p.at)} is more than 5 minutes ahead of the server's clock`;
   const oldest = rules.now - rules.rawRetentionDays * 86_400_000;
   if (p.at < oldest) return `at ${iso(p.at)} is older than the raw retention (${rules.rawRetentionDays} days)`;
@@ -58,6 +60,13 @@ export function pointProblem(p: IncomingPoint, rules: PointRules, checkLabels: (
   if (p.kind !== undefined && !KINDS.includes(p.kind)) return `kind must be one of ${KINDS.join(', ')}`;
   return undefined;
 }
+
+/**
+ * An empty label set for a decoder to fill: without a prototype, so a label named
+ * `__proto__` is a label like any other (as JSON.parse makes it on the JSON door)
+ * instead of setting the object's prototype and vanishing.
+ */
+export const labelSet = (): Record<string, string> => Object.create(null) as Record<string, string>;
 
 export function labelsProblem(labels: unknown): string | undefined {
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return 'labels must be an object of strings';

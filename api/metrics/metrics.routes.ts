@@ -7,7 +7,7 @@ import type { MetricsConfig } from '../config';
 import { AppError } from '../errors';
 import { parseJsonBody, readBody, sendJson } from '../http/http';
 import type { Route } from '../http/router';
-import type { IngestResult } from './metrics.ingest';
+import { authorizePush, type IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.service';
 import { decodeOtlpJson, decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
 import { DecodeError, TooLargeError } from './protobuf.wire';
@@ -52,6 +52,8 @@ export const metricRoutes: Route[] = [
     path: /^\/api\/v1\/agents\/([^/]+)\/metrics\/?$/,
     handle: async ({ req, res, params, principal, services }) => {
       const config = services.metrics.config;
+      // The token's kind and agent first: a token that may not push is refused unread.
+      authorizePush(principal, params[0]);
       const body = await readEncodedBody(req, config, ['identity', 'gzip']);
       const value = parseJsonBody(body);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AppError('BAD_REQUEST', 'request body must be a JSON object like {"metrics":[…]}');
@@ -70,6 +72,7 @@ export const metricRoutes: Route[] = [
       const config = services.metrics.config;
       try {
         if (mediaType(req) !== 'application/x-protobuf') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/x-protobuf');
+        authorizePush(principal, undefined);
         const body = await readEncodedBody(req, config, ['snappy']);
         const decoded = decodeOrFail(() => decodeRemoteWrite(body, config.maxDecodedBytes));
         const result = merged(await services.metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);

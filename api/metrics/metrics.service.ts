@@ -7,7 +7,7 @@ import type { Database } from '../db';
 import { badInput } from '../errors';
 import { isUuid } from '../validation';
 import { MetricFeed } from './metrics.feed';
-import { MetricIngestor, type IngestMode, type IngestResult } from './metrics.ingest';
+import { MetricIngestor, type IngestMode, type IngestResult, type PreparedIngest } from './metrics.ingest';
 import type { IncomingPoint } from './metrics.input';
 import { MAX_POINTS, plan, pointUnit, toPoints, type CounterMode, type MetricPoint, type Plan } from './metrics.query';
 import { IngestStore } from './ingest.store';
@@ -108,15 +108,18 @@ export class MetricService {
   }
 
   /**
-   * A heartbeat that carries metrics: they are checked (and their series found) first, so
-   * a refused metric fails the request before the heartbeat is written; the samples are
-   * written after it.
+   * A heartbeat that carries metrics. `heartbeat` checks itself, then runs the hook it is
+   * given before it is written: there the metrics are checked (and their series found),
+   * so a refused heartbeat writes no series and a refused metric fails the request before
+   * the heartbeat is written. The samples are written after it.
    */
-  async alongHeartbeat<T>(principal: Principal | undefined, agentId: string, metrics: unknown, heartbeat: () => Promise<T>): Promise<T> {
+  async alongHeartbeat<T>(principal: Principal | undefined, agentId: string, metrics: unknown, heartbeat: (before?: () => Promise<void>) => Promise<T>): Promise<T> {
     if (metrics === undefined || metrics === null) return heartbeat();
-    const prepared = await this.ingestor.prepare(principal, agentId, parseMetricList(metrics, this.deps.clock.now().getTime()), 'strict');
-    const answer = await heartbeat();
-    await prepared.write();
+    let prepared: PreparedIngest | undefined;
+    const answer = await heartbeat(async () => {
+      prepared = await this.ingestor.prepare(principal, agentId, parseMetricList(metrics, this.deps.clock.now().getTime()), 'strict');
+    });
+    await prepared?.write();
     return answer;
   }
 
@@ -206,6 +209,7 @@ export class MetricService {
     const to = args.to ?? now;
     const from = args.from ?? new Date(to.getTime() - 3_600_000);
     checkRange(from, to, this.deps.config.hourRetentionDays);
+    checkStep(args.step);
     const range = (to.getTime() - from.getTime()) / 1000;
     // Without a step: about sixty points, from hour roll-ups once the range spans 6 hours,
     // so a summary over a large fleet reads a few rows per agent rather than hundreds.
@@ -229,16 +233,28 @@ export class MetricService {
     const to = args.to ?? now;
     const from = args.from ?? new Date(to.getTime() - 3_600_000);
     checkRange(from, to, this.deps.config.hourRetentionDays);
-    if (args.step !== undefined && args.step !== null && (!Number.isInteger(args.step) || args.step < 1 || args.step > 86_400 * 31)) {
-      throw badInput({ step: 'must be a whole number of seconds from 1 to 2678400' });
-    }
+    checkStep(args.step);
     return plan(from, to, args.step ?? undefined, now, this.deps.config);
   }
 }
 
+/**
+ * Ranges start no earlier than 1970: a range's start moves back by up to two steps (to a
+ * whole step, and one more for a counter's first rate), which near year 1 would leave
+ * the years a timestamp can hold; and no metric is older than the epoch.
+ */
+const EARLIEST = new Date(0);
+
 function checkRange(from: Date, to: Date, maxDays: number): void {
+  if (from < EARLIEST) throw badInput({ from: 'must be on or after 1970-01-01T00:00:00Z' });
   if (!(from < to)) throw badInput({ from: 'must be before to' });
   if (to.getTime() - from.getTime() > maxDays * 86_400_000) throw badInput({ from: `the range may span at most ${maxDays} days (the hour roll-ups' retention)` });
+}
+
+function checkStep(step: number | null | undefined): void {
+  if (step !== undefined && step !== null && (!Number.isInteger(step) || step < 1 || step > 86_400 * 31)) {
+    throw badInput({ step: 'must be a whole number of seconds from 1 to 2678400' });
+  }
 }
 
 function parseNames(names: readonly string[] | null | undefined): string[] | undefined {

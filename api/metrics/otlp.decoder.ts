@@ -1,4 +1,4 @@
-import { LABEL_PATTERN, type IncomingPoint } from './metrics.input';
+import { LABEL_PATTERN, labelSet, type IncomingPoint } from './metrics.input';
 import type { MetricKind } from './metrics.table';
 import { OtlpRequest } from './proto';
 import { tooManyContainers } from '../http/http';
@@ -33,6 +33,7 @@ export function decodeOtlpJson(body: Buffer, now: number): Decoded {
     throw new DecodeError(`the body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DecodeError('the body must be a JSON ExportMetricsServiceRequest object');
+  checkIntegers(json);
   let wire: Uint8Array;
   try {
     wire = OtlpRequest.encode(OtlpRequest.fromObject(json)).finish();
@@ -40,6 +41,55 @@ export function decodeOtlpJson(body: Buffer, now: number): Decoded {
     throw new DecodeError(`the body is not an ExportMetricsServiceRequest: ${(err as Error).message}`);
   }
   return read(wire, now);
+}
+
+/** The 64-bit integer fields of the OTLP metrics messages, by JSON name: signed or not. */
+const INT64_FIELDS: Record<string, 'signed' | 'unsigned'> = {
+  asInt: 'signed',
+  intValue: 'signed',
+  timeUnixNano: 'unsigned',
+  startTimeUnixNano: 'unsigned',
+  count: 'unsigned',
+  zeroCount: 'unsigned',
+  bucketCounts: 'unsigned',
+};
+const INT64_RANGE = { signed: [-(2n ** 63n), 2n ** 63n - 1n], unsigned: [0n, 2n ** 64n - 1n] } as const;
+
+/**
+ * Refuses a 64-bit integer field holding anything but an integer in its range, as a
+ * decimal string or a number: protobufjs would read "abc" as 0 (a time of "now") and
+ * wrap one too large around to another value. Walks without recursion (the body may
+ * nest up to MAX_JSON_CONTAINERS deep).
+ */
+function checkIntegers(json: object): void {
+  const stack: unknown[] = [json];
+  while (stack.length > 0) {
+    const node = stack.pop() as object;
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object' && item !== null) stack.push(item);
+      continue;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      const sign = Object.hasOwn(INT64_FIELDS, key) ? INT64_FIELDS[key] : undefined;
+      if (!sign) {
+        if (typeof value === 'object' && value !== null) stack.push(value);
+        continue;
+      }
+      for (const v of Array.isArray(value) ? value : [value]) {
+        if (v === null || v === undefined || isInt64(v, sign)) continue;
+        throw new DecodeError(`${key} must be ${sign === 'signed' ? 'a' : 'an unsigned'} 64-bit integer (a decimal string or a whole number), got ${JSON.stringify(v).slice(0, 40)}`);
+      }
+    }
+  }
+}
+
+function isInt64(v: unknown, sign: 'signed' | 'unsigned'): boolean {
+  let n: bigint;
+  if (typeof v === 'number' && Number.isInteger(v)) n = BigInt(v);
+  else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) n = BigInt(v);
+  else return false;
+  const [min, max] = INT64_RANGE[sign];
+  return n >= min && n <= max;
 }
 
 /**
@@ -190,7 +240,7 @@ class OtlpReader extends WireReader {
     let same = attributes.length === last.length;
     for (let i = 0; same && i < attributes.length; i += 2) same = this.sameBytes(attributes[i], attributes[i + 1], last[i], last[i + 1]);
     if (same) return this.lastLabels;
-    const labels: Record<string, string> = {};
+    const labels = labelSet();
     for (let i = 0; i < attributes.length; i += 2) {
       let key = '';
       let value = '';
@@ -226,7 +276,7 @@ class OtlpReader extends WireReader {
         this.fields(s, e, (f, w, s2, e2) => f === 1 && this.len(w, f) && values.push(this.anyValue(s2, e2, depth + 1)));
         text = JSON.stringify(values);
       } else if (field === 6 && this.len(wire, field)) {
-        const list: Record<string, string> = {};
+        const list = labelSet();
         this.fields(s, e, (f, w, s2, e2) => {
           if (f !== 1 || !this.len(w, f)) return;
           let key = '';

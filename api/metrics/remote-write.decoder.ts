@@ -1,5 +1,5 @@
 import snappy from 'snappyjs';
-import type { IncomingPoint } from './metrics.input';
+import { labelSet, type IncomingPoint } from './metrics.input';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** Prometheus' staleness marker: a NaN with this bit pattern ends a series rather than giving it a value. */
@@ -49,7 +49,7 @@ class WriteRequestReader extends WireReader {
 
   private timeseries(start: number, end: number): void {
     let name = '';
-    const labels: Record<string, string> = {};
+    const labels = labelSet();
     const samples: number[] = [];
     // TimeSeries.labels and .samples (exemplars and native histograms are not read).
     this.fields(start, end, (field, wire, s, e) => {
