@@ -66,7 +66,9 @@ export class MetricService {
     this.jobs = new MetricJobs({ rollups, compaction, clock, config, onError: deps.onError });
     this.writer = new SampleWriter({
       flushMs: 5,
-      maxSamples: 20_000,
+      // The embedded database inserts on the server's own thread: smaller statements, so
+      // other requests get turns between them.
+      maxSamples: database.pool ? 20_000 : 5_000,
       maxInFlight: deps.maxInFlight,
       insert: (b) => writes.insertSamples(b.seriesIds, b.ats, b.values),
       markLate: (minutes, series) => rollups.mark(1, minutes, series),

@@ -33,7 +33,7 @@ export function decodeOtlpJson(body: Buffer, now: number): Decoded {
     throw new DecodeError(`the body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DecodeError('the body must be a JSON ExportMetricsServiceRequest object');
-  checkIntegers(json);
+  checkJson(json);
   let wire: Uint8Array;
   try {
     wire = OtlpRequest.encode(OtlpRequest.fromObject(json)).finish();
@@ -55,23 +55,37 @@ const INT64_FIELDS: Record<string, 'signed' | 'unsigned'> = {
 };
 const INT64_RANGE = { signed: [-(2n ** 63n), 2n ** 63n - 1n], unsigned: [0n, 2n ** 64n - 1n] } as const;
 
+/** Longer strings and attribute lists are refused before protobufjs copies them (a label holds at most 1 KiB anyway). */
+const MAX_JSON_STRING = 64 * 1024;
+const MAX_JSON_VALUES = 1024;
+
 /**
- * Refuses a 64-bit integer field holding anything but an integer in its range, as a
- * decimal string or a number: protobufjs would read "abc" as 0 (a time of "now") and
- * wrap one too large around to another value. Walks without recursion (the body may
- * nest up to MAX_JSON_CONTAINERS deep).
+ * What protobufjs would take wrongly or slowly, refused before it reads the body: a
+ * 64-bit integer field holding anything but an integer in its range, as a decimal string
+ * or a number (protobufjs would read "abc" as 0, a time of "now", and wrap one too large
+ * around to another value); a string over MAX_JSON_STRING, and an attribute array or
+ * key-value list (`values`) of more than MAX_JSON_VALUES entries (a 16 KB gzip body
+ * inflating to one 16 MiB string held the event loop for 0.8 s on its way through
+ * protobufjs). Walks without recursion (the body may nest up to MAX_JSON_CONTAINERS deep).
  */
-function checkIntegers(json: object): void {
+function checkJson(json: object): void {
   const stack: unknown[] = [json];
   while (stack.length > 0) {
     const node = stack.pop() as object;
     if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) stack.push(item);
+      for (const item of node) {
+        if (typeof item === 'object' && item !== null) stack.push(item);
+        else if (typeof item === 'string' && item.length > MAX_JSON_STRING) throw new DecodeError(`strings must be at most ${MAX_JSON_STRING} characters`);
+      }
       continue;
     }
     for (const [key, value] of Object.entries(node)) {
       const sign = Object.hasOwn(INT64_FIELDS, key) ? INT64_FIELDS[key] : undefined;
       if (!sign) {
+        if (typeof value === 'string' && value.length > MAX_JSON_STRING) throw new DecodeError(`${key} must be at most ${MAX_JSON_STRING} characters`);
+        if (key === 'values' && Array.isArray(value) && value.length > MAX_JSON_VALUES) {
+          throw new DecodeError(`an attribute array or key-value list holds at most ${MAX_JSON_VALUES} values (its label would pass 1 KiB)`);
+        }
         if (typeof value === 'object' && value !== null) stack.push(value);
         continue;
       }

@@ -7,7 +7,7 @@ import { listAgents, rawRequest, REGISTER_MUTATION } from '../helpers/agents';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { healthDuring } from '../helpers/health';
 import { heartbeatRest, rawWs, registerAgent, waitFor, wsUrl, type Agent } from '../helpers/liveness';
-import { decodeStatus, postOtlp, postRemoteWrite } from '../helpers/protocols';
+import { decodeStatus, encodeRemoteWrite, postOtlp, postRemoteWrite } from '../helpers/protocols';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 import { TOKENS } from '../helpers/server';
 
@@ -252,5 +252,43 @@ describe('metric bodies that inflate into millions of values', () => {
       return write;
     });
     expect(statuses).toEqual([413, 413]);
+  });
+
+  const otlpJson = (attribute: Record<string, unknown>) =>
+    zlib.gzipSync(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'big', gauge: { dataPoints: [{ asDouble: 1, attributes: [{ key: 'a', value: attribute }] }] } }] }] }] }), { level: 9 });
+
+  it('OTLP/JSON: one 16 MiB string, gzipped to 16 KB, and an attribute array of 90 000 values: 400', async () => {
+    const long = otlpJson({ stringValue: 'q'.repeat(16 * MiB - 300) });
+    const wide = otlpJson({ arrayValue: { values: Array(90_000).fill({ intValue: '1' }) } });
+    const statuses = await heavy(2, async () => {
+      const a = await postOtlp(server.url, agent.token, long, { json: true, headers: { 'content-encoding': 'gzip' } });
+      expect(JSON.parse(a.body.toString()).message).toMatch(/at most 65536 characters/);
+      const b = await postOtlp(server.url, agent.token, wide, { json: true, headers: { 'content-encoding': 'gzip' } });
+      expect(JSON.parse(b.body.toString()).message).toMatch(/at most 1024 values/);
+      expect(b.status).toBe(400);
+      return a;
+    });
+    expect(statuses).toEqual([400, 400]);
+  });
+
+  const series = (name: string, samples: { value: number; timestamp: number }[]) => ({ labels: [{ name: '__name__', value: name }], samples });
+
+  it('remote write: 20 000 refused values, each different: 400 naming one kind', async () => {
+    const at = Date.now() - 60_000;
+    const body = encodeRemoteWrite({ timeseries: [series('huge', Array.from({ length: 20_000 }, (_, i) => ({ value: 1e300 * (1 + i / 1e5), timestamp: at - i })))] });
+    const statuses = await heavy(2, async () => {
+      const res = await postRemoteWrite(server.url, agent.token, body);
+      expect(res.body.toString()).toBe('0 samples written, 20000 refused: 20000 points: value must be within ±1e+290, got 1e+300');
+      return res;
+    });
+    expect(statuses).toEqual([400, 400]);
+  });
+
+  it('remote write: 60 000 samples of one series in one request: written', async () => {
+    const at = Date.now() - 600_000;
+    const bodies = [0, 1].map((round) => encodeRemoteWrite({ timeseries: [series('long_run', Array.from({ length: 60_000 }, (_, i) => ({ value: i, timestamp: at - round * 60_000 - i })))] }));
+    let round = 0;
+    const statuses = await heavy(2, () => postRemoteWrite(server.url, agent.token, bodies[round++]));
+    expect(statuses).toEqual([204, 204]);
   });
 });

@@ -84,6 +84,22 @@ describe('times and integers out of range', () => {
     expect(await latestMetrics(server.url, server.viewerToken, agent.id)).toEqual([expect.objectContaining({ name: 'queue.depth', value: -9223372036854775808 })]);
   });
 
+  it('refuses OTLP/JSON strings over 64 KiB and attribute lists of more than 1 024 values before protobufjs copies them', async () => {
+    const agent = await newAgent();
+    const body = (value: Record<string, unknown>) =>
+      Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'wide', gauge: { dataPoints: [{ asDouble: 1, attributes: [{ key: 'a', value }] }] } }] }] }] }));
+    const long = await postOtlp(server.url, agent.token, body({ stringValue: 'q'.repeat(65 * 1024) }), { json: true });
+    expect(long.status).toBe(400);
+    expect(JSON.parse(long.body.toString()).message).toMatch(/stringValue must be at most 65536 characters/);
+    const wide = await postOtlp(server.url, agent.token, body({ kvlistValue: { values: Array.from({ length: 1025 }, (_, i) => ({ key: `k${i}`, value: { intValue: '1' } })) } }), { json: true });
+    expect(wide.status).toBe(400);
+    expect(JSON.parse(wide.body.toString()).message).toMatch(/at most 1024 values/);
+    // Within both, the point is refused on its own (its label passes 1 KiB), not the body.
+    const within = await postOtlp(server.url, agent.token, body({ arrayValue: { values: Array(1024).fill({ stringValue: 'x' }) } }), { json: true });
+    expect(within.status).toBe(200);
+    expect(JSON.parse(within.body.toString()).partialSuccess).toMatchObject({ rejectedDataPoints: 1, errorMessage: expect.stringMatching(/at most 1 KiB/) });
+  });
+
   it('refuses ranges that start before 1970 and summary steps out of range with 400', async () => {
     const agent = await newAgent();
     const range = await graphql(server.url, server.viewerToken, 'query($id: ID!) { agent(id: $id) { metrics(from: "0001-01-01T00:00:00Z", to: "0001-01-01T01:00:00Z") { stepSeconds } } }', { id: agent.id });
