@@ -9,6 +9,8 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private waiting?: { resolve(r: IteratorResult<T>): void; reject(err: unknown): void };
   private closed = false;
   private failure?: unknown;
+  /** A producer waiting for the consumer to take everything held (drained). */
+  private drainWaiter?: () => void;
 
   constructor(
     private readonly limit: number,
@@ -40,8 +42,26 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Whether the stream has ended (returned, failed, or closed by its consumer). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Resolves once the consumer has taken every item held, or the stream has ended: for a
+   * producer that reads in pages and should read the next only as fast as its consumer.
+   */
+  drained(): Promise<void> {
+    if (this.buffer.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiter = resolve));
+  }
+
   next(): Promise<IteratorResult<T>> {
-    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
+    if (this.buffer.length > 0) {
+      const value = this.buffer.shift()!;
+      if (this.buffer.length === 0) this.wakeProducer();
+      return Promise.resolve({ value, done: false });
+    }
     if (this.failure !== undefined) {
       const err = this.failure;
       this.failure = undefined;
@@ -71,6 +91,13 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.wakeProducer();
     this.onClose();
+  }
+
+  private wakeProducer(): void {
+    const wake = this.drainWaiter;
+    this.drainWaiter = undefined;
+    wake?.();
   }
 }

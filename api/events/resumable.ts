@@ -8,6 +8,33 @@ import { cursorOf, isAfter, parseCursor, type Position } from './position';
 const REPLAY_PAGE = 500;
 /** Undelivered events a subscriber may fall behind by before its stream is ended. */
 const MAX_BACKLOG = 10_000;
+/** Replay pages read from one log at once: a hundred replays must not take every connection of the pool. */
+const CONCURRENT_PAGE_READS = 2;
+
+/** Runs at most `limit` tasks at once, the others waiting in turn. */
+class Gate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+const pageReads = new WeakMap<EventLog, Gate>();
+const pageGate = (log: EventLog) => {
+  let gate = pageReads.get(log);
+  if (!gate) pageReads.set(log, (gate = new Gate(CONCURRENT_PAGE_READS)));
+  return gate;
+};
 
 export interface ResumableOptions<T> {
   feed: EventFeed;
@@ -29,8 +56,12 @@ export interface ResumableOptions<T> {
  * the log), then live ones. The live subscription is taken before the replay starts,
  * events that arrive meanwhile are held, and both are in log order with a position that
  * only moves forward, so nothing falls between them and nothing is delivered twice. A
- * subscriber more than MAX_BACKLOG events behind is ended with RATE_LIMITED and the
- * cursor to resume from.
+ * subscriber more than MAX_BACKLOG events behind (delivered or held) is ended with
+ * RATE_LIMITED and the cursor to resume from.
+ *
+ * The replay reads its next page only once the subscriber has taken the last one, stops
+ * when the stream ends, and waits its turn for the log (CONCURRENT_PAGE_READS): a client
+ * that opens a hundred replays and stops reading holds a page each, not the database.
  */
 export function resumableStream<T>(opts: ResumableOptions<T>): Channel<T> {
   const after = parseCursor(opts.after);
@@ -44,10 +75,13 @@ export function resumableStream<T>(opts: ResumableOptions<T>): Channel<T> {
     const item = opts.select(record);
     if (item !== null) channel.push(item);
   };
-  const unsubscribe = opts.feed.subscribe((e) => (replaying ? held.push(e) : deliver(e)));
-  const channel = new Channel<T>(MAX_BACKLOG, unsubscribe, () =>
-    new AppError('RATE_LIMITED', `subscriber fell more than ${MAX_BACKLOG} events behind; subscribe again with after: "${cursorOf(position)}"`),
-  );
+  const behind = () => new AppError('RATE_LIMITED', `subscriber fell more than ${MAX_BACKLOG} events behind; subscribe again with after: "${cursorOf(position)}"`);
+  const unsubscribe = opts.feed.subscribe((e) => {
+    if (!replaying) deliver(e);
+    else if (held.length < MAX_BACKLOG) held.push(e);
+    else channel.fail(behind());
+  });
+  const channel = new Channel<T>(MAX_BACKLOG, unsubscribe, behind);
 
   if (replaying) {
     void (async () => {
@@ -56,12 +90,16 @@ export function resumableStream<T>(opts: ResumableOptions<T>): Channel<T> {
       if (await opts.log.isAhead(position)) {
         throw badInput({ after: 'is ahead of the newest event; subscribe without it, or with a cursor you received' });
       }
+      const gate = pageGate(opts.log);
       for (;;) {
         const size = opts.replayPage?.() ?? REPLAY_PAGE;
-        const page = await opts.log.after(position, size, { kind: opts.kind });
+        const page = await gate.run(() => opts.log.after(position, size, { kind: opts.kind }));
+        if (channel.isClosed) return;
         page.forEach(deliver);
         await opts.onReplayPage?.();
         if (page.length < size) break;
+        await channel.drained();
+        if (channel.isClosed) return;
       }
       replaying = false;
       held.splice(0).forEach(deliver);

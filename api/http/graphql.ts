@@ -183,8 +183,10 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
             const principal = args.contextValue.principal;
             streams.set(end, principal && principal.role !== 'agent' ? principal.key?.id : undefined);
             signal?.addEventListener('abort', end, { once: true });
-            // A stream that ends by itself (RATE_LIMITED) finishes its answer without an abort.
-            args.contextValue.res?.once('close', () => streams.delete(end));
+            // And whenever its answer is over, whatever ended it: a stream that ends by itself
+            // (RATE_LIMITED) finishes its answer without an abort, and one yoga answered 406
+            // (asked for as JSON) was never read, nor aborted: it stayed subscribed for good.
+            args.contextValue.res?.once('close', end);
           },
         }),
       },

@@ -174,12 +174,16 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
           // ws hands over every frame of a chunk in one turn of the event loop: a burst of
           // ten thousand messages would hold it for seconds. They are queued and handled a
           // few at a time, and the socket stops being read while the queue is long.
+          // Once the socket is closing, what is still queued is dropped: graphql-ws has
+          // ended the socket's subscriptions, and a subscribe handed over after that would
+          // start one that nothing ever ends.
           const queue: string[] = [];
           let handling = false;
+          const open = () => socket.readyState === socket.OPEN;
           const handle = async () => {
             handling = true;
-            while (queue.length > 0) {
-              for (let i = 0; i < MESSAGES_PER_TURN && queue.length > 0; i++) {
+            while (queue.length > 0 && open()) {
+              for (let i = 0; i < MESSAGES_PER_TURN && queue.length > 0 && open(); i++) {
                 cb(queue.shift()!).catch((err) => {
                   log.error('websocket message handling', err);
                   socket.close(CloseCode.InternalServerError, 'Internal server error');
@@ -188,9 +192,11 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
               if (queue.length < MAX_QUEUED_MESSAGES / 2 && socket.isPaused) socket.resume();
               await new Promise((resolve) => setImmediate(resolve));
             }
+            queue.length = 0;
             handling = false;
           };
           socket.on('message', (data) => {
+            if (!open()) return;
             queue.push(String(data));
             if (queue.length >= MAX_QUEUED_MESSAGES) socket.pause();
             if (!handling) void handle();
