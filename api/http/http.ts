@@ -35,9 +35,8 @@ class BodyReader {
   ) {
     this.onData = this.onData.bind(this);
     this.onEnd = this.onEnd.bind(this);
-    this.onError = this.onError.bind(this);
     this.onClose = this.onClose.bind(this);
-    req.on('data', this.onData).on('end', this.onEnd).on('error', this.onError).on('close', this.onClose);
+    req.on('data', this.onData).on('end', this.onEnd).on('error', this.onClose).on('close', this.onClose);
   }
 
   private onData(chunk: Buffer): void {
@@ -58,21 +57,17 @@ class BodyReader {
   }
 
   /**
-   * The client went away before the body was complete ('error' is the request's
+   * The client went away before the body was complete (the request's 'error' is its
    * "aborted"): its fault, answered as a bad request to nobody, not an error of the
    * server's (an ECONNRESET passed on would read as the database's).
    */
-  private onError(): void {
-    this.onClose();
-  }
-
   private onClose(): void {
     this.cleanup();
     this.reject(new AppError('BAD_REQUEST', 'the connection closed before the request body was complete'));
   }
 
   private cleanup(): void {
-    this.req.off('data', this.onData).off('end', this.onEnd).off('error', this.onError).off('close', this.onClose);
+    this.req.off('data', this.onData).off('end', this.onEnd).off('error', this.onClose).off('close', this.onClose);
   }
 }
 
