@@ -123,8 +123,20 @@ export class DeliveryWorker {
   async send(onlyId?: string): Promise<number> {
     const { db, clock } = this.deps;
     const leased = await notificationStore.lease(db, clock.now(), this.leaseMs, SENDS_PER_ROUND, onlyId);
-    await Promise.all(leased.map((d) => this.attempt(d).catch((err) => this.deps.onError(err))));
+    await Promise.all(leased.map((d) => (d.attempts > this.deps.config.retryScheduleMs.length + 1 ? this.giveUp(d) : this.attempt(d)).catch((err) => this.deps.onError(err))));
     return leased.length;
+  }
+
+  /**
+   * A lease counts an attempt before it is made, and the attempt's record says what comes
+   * next, so a delivery leased again past the last attempt the schedule allows was sent
+   * that last time and never recorded: its sender died, or the database kept refusing the
+   * record. Sending again would go on for as long as that lasts; the delivery has failed
+   * instead, and redeliver sends it again.
+   */
+  private async giveUp(d: DeliveryRow): Promise<void> {
+    await notificationStore.giveUp(this.deps.db, d);
+    this.deps.onError(new Error(`delivery ${d.id} failed: its last attempt (${d.attempts - 1}) was made but never recorded`));
   }
 
   /** How long a sender holds a delivery it attempts before another may take it. */
@@ -163,21 +175,26 @@ export class DeliveryWorker {
       if (result.retryAfter !== null) wait = Math.max(wait, Math.min(result.retryAfter, MAX_RETRY_AFTER_S) * 1000);
       next = new Date(clock.now().getTime() + wait);
     }
-    await notificationStore.recordAttempt(
-      db,
-      {
-        deliveryId: d.id,
-        at,
-        durationMs: result.durationMs,
-        statusCode: result.statusCode,
-        errorClass: result.errorClass,
-        error: result.error,
-        responseBody: result.responseBody,
-        nextAttemptAt: next,
-      },
-      { status, nextAttemptAt: next },
-      disable,
-    );
+    const attempt = {
+      deliveryId: d.id,
+      at,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      errorClass: result.errorClass,
+      error: result.error,
+      responseBody: result.responseBody,
+      nextAttemptAt: next,
+    };
+    try {
+      await notificationStore.recordAttempt(db, attempt, { status, nextAttemptAt: next }, disable);
+    } catch (err) {
+      // The receiver has answered. Left unrecorded, the delivery would be sent again once
+      // its lease ran out, and again each time the record failed; should the database have
+      // refused the receiver's words (its answer, quoted), the attempt goes in without them.
+      this.deps.onError(err);
+      const without = { ...attempt, error: 'the database refused the record of this attempt; its answer is left out', responseBody: null };
+      await notificationStore.recordAttempt(db, without, { status, nextAttemptAt: next }, disable);
+    }
     return result;
   }
 }

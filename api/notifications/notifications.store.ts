@@ -207,6 +207,17 @@ export const notificationStore = {
     });
   },
 
+  /**
+   * Fails a delivery without recording an attempt (see DeliveryWorker.giveUp), unless a
+   * redeliver has counted its attempts afresh since it was leased.
+   */
+  async giveUp(db: Db, leased: DeliveryRow): Promise<void> {
+    await db
+      .update(deliveries)
+      .set({ status: 'failed', nextAttemptAt: null, leaseUntil: null })
+      .where(and(eq(deliveries.id, leased.id), eq(deliveries.status, 'pending'), eq(deliveries.attempts, leased.attempts)));
+  },
+
   /** Sends a delivery again from now: a fresh schedule of attempts, the same webhook-id and body. */
   /**
    * Makes one delivery pending and due with its attempts counted afresh (the test and

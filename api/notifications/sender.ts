@@ -23,6 +23,18 @@ const MAX_READ = 64 * 1024;
 class RefusedAddress extends Error {}
 
 /**
+ * Text from the receiver as a PostgreSQL text column takes it. Decoding as UTF-8 already
+ * turns bytes that are not UTF-8 into U+FFFD; NUL, which PostgreSQL refuses in text (and
+ * with it the record of the whole attempt), becomes U+FFFD too. A cut at `max` leaves no
+ * half of a surrogate pair behind.
+ */
+export function storableText(text: string, max = Infinity): string {
+  let cut = text.slice(0, max);
+  if (cut.length < text.length && /[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return cut.replace(/\u0000/g, '\uFFFD');
+}
+
+/**
  * Resolves like the system does, then refuses the connection when any address the name
  * resolves to is one webhooks may not reach; the socket connects to the address checked,
  * so a name that resolves differently a moment later (DNS rebinding) changes nothing.
@@ -52,7 +64,8 @@ function parseRetryAfter(value: string | undefined, now: number): number | null 
 /** One POST of a webhook body, with its headers, within `timeoutMs` all told; never throws. */
 export function postWebhook(url: string, body: string, headers: Record<string, string>, opts: { timeoutMs: number; policy: AddressPolicy }): Promise<AttemptResult> {
   const started = Date.now();
-  const done = (r: Omit<AttemptResult, 'durationMs'>): AttemptResult => ({ ...r, durationMs: Date.now() - started });
+  // An error's message can quote the receiver too (a certificate's names, say).
+  const done = (r: Omit<AttemptResult, 'durationMs'>): AttemptResult => ({ ...r, error: r.error === null ? null : storableText(r.error), durationMs: Date.now() - started });
   return new Promise((resolve) => {
     let target: URL;
     try {
@@ -86,7 +99,7 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
         let size = 0;
         const complete = () => {
           const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8').slice(0, SNIPPET);
+          const text = storableText(Buffer.concat(chunks).toString('utf8'), SNIPPET);
           const ok = status >= 200 && status < 300;
           finish({
             errorClass: ok ? 'ok' : 'http_error',
