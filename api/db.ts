@@ -137,7 +137,8 @@ const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying
 /** Whether an error (or any error in its `cause` chain) says the database is out of reach. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+    // Class 08 but for 08P01, a protocol violation: a message the driver could not make of what it was given, not a database out of reach.
+    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || (e.code.startsWith('08') && e.code !== '08P01'))) return true;
     if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
   }
   return false;

@@ -131,7 +131,9 @@ export function createHttpServer(app: App): HttpServer {
   async function serveMetrics(req: IncomingMessage, res: ServerResponse) {
     const token = bearer(req.headers.authorization);
     if (!(metricsDigest && token && sameDigest(digestToken(token), metricsDigest))) {
-      const principal = requirePrincipal(app.authenticator.authenticate(req.headers.authorization));
+      // principalOf checks an agent token against its agent, as every other door does: a
+      // forged or revoked one is 401, and only a valid agent token gets the 403 below.
+      const principal = await principalOf(req.headers.authorization);
       if (principal.role !== 'admin' && principal.role !== 'viewer') throw new AppError('FORBIDDEN', 'this needs METRICS_TOKEN, or an admin or viewer token');
     }
     const text = await telemetry.registry.metrics();

@@ -1,9 +1,12 @@
+import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { sql, type SQL } from 'drizzle-orm';
 import type { agents } from './agents.table';
 import { DEFAULT_AGENT_ORDER, STATUS_SEVERITY, type AgentOrder } from '../../shared/agent-order';
 import { inGroup } from '../../shared/agent-groups';
 import { matchesSearch, metadataValue, searchMetadata } from '../../shared/agent-search';
-import type { AgentFilter, AgentGroupBy } from './agents.types';
+import { badInput } from '../errors';
+import { hasLoneSurrogate, hasNul, isUuid } from '../validation';
+import { AGENT_STATUSES, type AgentFilter, type AgentGroupBy } from './agents.types';
 
 type AgentsTable = typeof agents;
 
@@ -135,4 +138,37 @@ export function agentOrderQuery(order: AgentOrder | undefined): {
   by('nameKey', (t) => inC(t.nameKey));
   by('nameText', (t) => inC(t.name));
   return { extras, orderBy };
+}
+
+/** What a cursor holds for each sort key: a rank, an enum value, the id; every other key is text. */
+const CURSOR_VALUES: Record<string, (v: unknown) => boolean> = {
+  severityRank: (v) => Object.values(STATUS_SEVERITY).includes(v as number),
+  status: (v) => (AGENT_STATUSES as readonly unknown[]).includes(v),
+  id: isUuid,
+};
+const sortText = (v: unknown) => typeof v === 'string' && !hasNul(v) && !hasLoneSurrogate(v);
+
+/**
+ * Refuses an `after` or `before` that is not a cursor the connection wrote for this order:
+ * one value per sort key of agentOrderQuery, then the id (the tie-breaker the connection
+ * appends), each of the type that key has. The drizzle plugin decodes whatever a cursor's
+ * tags say (numbers, bigints, dates, bytes, JSON) and binds it as it is, and it takes a
+ * cursor with fewer values than keys as a prefix: a forged one reached the database as a
+ * comparison it cannot make (text against the status enum, a NUL, an integer out of
+ * range), a 500; bytes even broke the PostgreSQL protocol, which counts as an outage (503).
+ * Run before the plugin reads the cursor, so none of that reaches SQL.
+ */
+export function checkAgentCursor(order: AgentOrder | undefined, cursor: string | null | undefined, path: 'after' | 'before'): void {
+  // An empty one is no cursor to the connection either: it pages from the start.
+  if (!cursor) return;
+  const keys = [...Object.keys(agentOrderQuery(order).orderBy), 'id'];
+  let values: unknown;
+  try {
+    const text = decodeBase64(cursor);
+    if (text.startsWith('DC:')) values = decodeCursorChunk(text.slice(3));
+  } catch {
+    // not a cursor at all: refused below
+  }
+  const fits = Array.isArray(values) && values.length === keys.length && keys.every((key, i) => (CURSOR_VALUES[key] ?? sortText)(values[i]));
+  if (!fits) throw badInput({ [path]: 'must be a cursor from an earlier page in the same order' });
 }

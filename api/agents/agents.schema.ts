@@ -1,5 +1,5 @@
 import { builder } from '../graphql/builder';
-import { agentOrderQuery } from './agents.filter';
+import { agentOrderQuery, checkAgentCursor } from './agents.filter';
 import { PUBLIC_COLUMNS, recentHeartbeats } from './agents.snapshot';
 import { RECENT_HEARTBEATS } from './agents.table';
 import { AGENT_ORDER_FIELDS } from './agents.types';
@@ -203,8 +203,13 @@ builder.queryFields((t) => ({
     },
     totalCount: (_root, args, ctx) => ctx.services.agents.count(ctx.principal, args.filter),
     resolve: (query, _root, args, ctx) =>
-      // The sort-key extra only orders rows; typing it would widen the row type.
-      ctx.services.agents.connection(ctx.principal, args.filter, (where) => query({ where, ...agentOrderQuery(args.orderBy ?? undefined) } as { where: typeof where })),
+      ctx.services.agents.connection(ctx.principal, args.filter, (where) => {
+        // After authorization and the filter, before `query` reads the cursors into SQL.
+        checkAgentCursor(args.orderBy ?? undefined, args.after, 'after');
+        checkAgentCursor(args.orderBy ?? undefined, args.before, 'before');
+        // The sort-key extra only orders rows; typing it would widen the row type.
+        return query({ where, ...agentOrderQuery(args.orderBy ?? undefined) } as { where: typeof where });
+      }),
   }, { name: 'AgentConnection' }, { name: 'AgentEdge' }),
   agent: t.drizzleField({
     type: 'agents',

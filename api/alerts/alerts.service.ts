@@ -39,11 +39,15 @@ export function parseAlertFilter(raw: Record<string, unknown> | null | undefined
 }
 
 const encodeCursor = (c: AlertCursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+/** The ranks alertStore.page writes for a state and a severity: 0, 1 or 2. */
+const isRank = (n: unknown) => n === 0 || n === 1 || n === 2;
 function decodeCursor(raw: string | null | undefined): AlertCursor | undefined {
   if (raw === undefined || raw === null) return undefined;
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as AlertCursor;
-    if ([c.s, c.v].every((n) => Number.isInteger(n)) && !Number.isNaN(Date.parse(c.t)) && isUuid(c.id)) return c;
+    // Ranks, not any integer: the page compares them with integers in SQL, and one beyond
+    // int4 (2^40) failed there as a 500.
+    if (isRank(c.s) && isRank(c.v) && typeof c.t === 'string' && !Number.isNaN(Date.parse(c.t)) && isUuid(c.id)) return c;
   } catch {
     // fall through
   }

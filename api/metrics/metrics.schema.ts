@@ -260,7 +260,7 @@ builder.subscriptionField('agentMetrics', (t) =>
       `A subscriber more than ${MAX_METRIC_BACKLOG} batches behind has its stream ended with RATE_LIMITED.`,
     ].join(' '),
     args: { agentId: t.arg.id({ required: true }), names: t.arg.stringList() },
-    subscribe: (_root, args, ctx) => ctx.services.metrics.feed.subscribe(ctx.principal, String(args.agentId), args.names),
+    subscribe: (_root, args, ctx) => ctx.services.metrics.subscribe(ctx.principal, String(args.agentId), args.names),
     resolve: (batch) => batch,
   }),
 );

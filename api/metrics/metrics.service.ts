@@ -5,7 +5,7 @@ import type { Clock } from '../clock';
 import type { MetricsConfig } from '../config';
 import type { Database } from '../db';
 import { badInput } from '../errors';
-import { isUuid } from '../validation';
+import { hasNul, isUuid } from '../validation';
 import { MetricFeed } from './metrics.feed';
 import { MetricIngestor, type IngestMode, type IngestResult, type PreparedIngest } from './metrics.ingest';
 import type { IncomingPoint } from './metrics.input';
@@ -181,12 +181,23 @@ export class MetricService {
     return result;
   }
 
+  /**
+   * agentMetrics, its names checked as the queries check them: a NUL, which no metric name
+   * holds, would also give two lists one key in the feed, which shares a batch among
+   * subscribers by key (["a\u0000b"] and ["a", "b"]).
+   */
+  subscribe(principal: Principal | undefined, agentId: string, names: readonly string[] | null | undefined) {
+    authorize(principal, 'read');
+    parseNames(names);
+    return this.feed.subscribe(principal, agentId, names);
+  }
+
   /** One metric across a fleet table's rows: each agent's series with the fewest labels. */
   async fleetMetric(principal: Principal | undefined, agentIds: string[], name: string, sparkline: boolean) {
     authorize(principal, 'read');
     const max = sparkline ? 200 : 2000;
     if (agentIds.length > max) throw badInput({ agentIds: `at most ${max} agents${sparkline ? ' with sparklines' : ''}` });
-    const latest = await this.latest(principal, agentIds, [name]);
+    const latest = await this.latest(principal, agentIds, [checkName(name)]);
     const now = this.deps.clock.now();
     const lines = sparkline ? await this.ranges(principal, agentIds, { names: [name], from: new Date(now.getTime() - 3_600_000), to: now, step: 60 }) : undefined;
     const fewestLabels = <T extends SeriesRef>(list: T[]) => list.slice().sort((a, b) => Object.keys(a.labels).length - Object.keys(b.labels).length)[0];
@@ -200,12 +211,13 @@ export class MetricService {
   async names(principal: Principal | undefined, rawFilter: Record<string, unknown> | null | undefined, search?: string | null) {
     authorize(principal, 'read');
     if (search && search.length > 200) throw badInput({ search: 'must be at most 200 characters' });
+    if (search && hasNul(search)) throw badInput({ search: NUL });
     return this.store.names(parseFilter(rawFilter), search ?? undefined);
   }
 
   async summary(principal: Principal | undefined, args: { name: string; filter?: Record<string, unknown> | null; groupBy?: GroupBy | null } & Omit<RangeArgs, 'names' | 'counters'>) {
     authorize(principal, 'read');
-    const [name] = parseNames([args.name])!;
+    const [name] = parseNames([checkName(args.name)])!;
     const filter = parseFilter(args.filter);
     const now = this.deps.clock.now();
     const to = args.to ?? now;
@@ -259,10 +271,25 @@ function checkStep(step: number | null | undefined): void {
   }
 }
 
+const NUL = 'must not contain NUL characters';
+
+/**
+ * Metric names asked for. A NUL is refused here, not by the database: PostgreSQL text
+ * cannot hold one, so the query failed (a 500) whether it came in a variable or inline.
+ * (checkVariables looks only for what a GraphQL literal cannot carry.)
+ */
 function parseNames(names: readonly string[] | null | undefined): string[] | undefined {
   if (!names || names.length === 0) return undefined;
   if (names.length > MAX_NAMES) throw badInput({ names: `at most ${MAX_NAMES} names` });
+  const withNul = names.findIndex(hasNul);
+  if (withNul >= 0) throw badInput({ [`names.${withNul}`]: NUL });
   return [...new Set(names)];
+}
+
+/** One metric name (metricSummary, fleetMetric), checked as parseNames checks each. */
+function checkName(name: string): string {
+  if (hasNul(name)) throw badInput({ name: NUL });
+  return name;
 }
 
 /**
