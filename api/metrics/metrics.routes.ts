@@ -18,8 +18,16 @@ const gunzip = promisify(zlib.gunzip);
 
 export const OTLP_METRICS_PATH = '/v1/metrics';
 
-/** Reads a body within the metric doors' limit and undoes `Content-Encoding: gzip`. */
-async function readEncodedBody(req: IncomingMessage, config: MetricsConfig, allowed: string[]): Promise<Buffer> {
+/**
+ * JSON bodies decode to at most this much whatever METRICS_MAX_DECODED_BYTES allows:
+ * JSON.parse reads in one turn of the event loop (16 MiB of one string held it for a
+ * quarter of a second), and 20 000 points, the most a request may carry, take 2-3 MiB.
+ */
+const MAX_JSON_DECODED_BYTES = 8 * 1024 * 1024;
+
+/** Reads a body within the metric doors' limit and undoes `Content-Encoding: gzip`; a JSON body to MAX_JSON_DECODED_BYTES at most. */
+async function readEncodedBody(req: IncomingMessage, config: MetricsConfig, allowed: string[], json: boolean): Promise<Buffer> {
+  const maxDecoded = json ? Math.min(config.maxDecodedBytes, MAX_JSON_DECODED_BYTES) : config.maxDecodedBytes;
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (!allowed.includes(encoding)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be ${allowed.join(' or ')}, got "${encoding}"`);
   const body = await readBody(req, config.maxBodyBytes);
@@ -27,9 +35,9 @@ async function readEncodedBody(req: IncomingMessage, config: MetricsConfig, allo
   try {
     // Output chunks of about eight times the body (16–256 KiB): each chunk is a turn of the
     // event loop, and a bomb inflating to the limit in 16 KiB chunks took thousands.
-    return await gunzip(body, { maxOutputLength: config.maxDecodedBytes, chunkSize: Math.min(256 * 1024, Math.max(16 * 1024, body.length * 8)) });
+    return await gunzip(body, { maxOutputLength: maxDecoded, chunkSize: Math.min(256 * 1024, Math.max(16 * 1024, body.length * 8)) });
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new AppError('PAYLOAD_TOO_LARGE', `the body decompresses to more than ${config.maxDecodedBytes} bytes`);
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new AppError('PAYLOAD_TOO_LARGE', `the body decompresses to more than ${maxDecoded} bytes`);
     throw new AppError('BAD_REQUEST', `the body is not valid gzip: ${(err as Error).message}`);
   }
 }
@@ -54,7 +62,7 @@ export const metricRoutes: Route[] = [
       const config = services.metrics.config;
       // The token's kind and agent first: a token that may not push is refused unread.
       authorizePush(principal, params[0]);
-      const body = await readEncodedBody(req, config, ['identity', 'gzip']);
+      const body = await readEncodedBody(req, config, ['identity', 'gzip'], true);
       const value = parseJsonBody(body);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AppError('BAD_REQUEST', 'request body must be a JSON object like {"metrics":[…]}');
       const points = parseMetricList((value as { metrics?: unknown }).metrics, services.metrics.now());
@@ -73,7 +81,7 @@ export const metricRoutes: Route[] = [
       try {
         if (mediaType(req) !== 'application/x-protobuf') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/x-protobuf');
         authorizePush(principal, undefined);
-        const body = await readEncodedBody(req, config, ['snappy']);
+        const body = await readEncodedBody(req, config, ['snappy'], false);
         const decoded = decodeOrFail(() => decodeRemoteWrite(body, config.maxDecodedBytes));
         const result = merged(await services.metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);
         if (result.rejected === 0) {
@@ -129,7 +137,7 @@ export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResp
     const principal: Principal | undefined = app.authenticator.authenticate(req.headers.authorization);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'a bearer token is required: send "Authorization: Bearer <agent token>"');
     if (principal.role !== 'agent') throw new AppError('FORBIDDEN', "OTLP metrics need the agent's own token");
-    const body = await readEncodedBody(req, metrics.config, ['identity', 'gzip']);
+    const body = await readEncodedBody(req, metrics.config, ['identity', 'gzip'], json);
     const now = metrics.now();
     const decoded = decodeOrFail(() => (json ? decodeOtlpJson(body, now) : decodeOtlpProtobuf(body, now)));
     const result = merged(await metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);

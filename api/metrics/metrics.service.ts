@@ -8,8 +8,8 @@ import { badInput } from '../errors';
 import { hasNul, isUuid } from '../validation';
 import { MetricFeed } from './metrics.feed';
 import { MetricIngestor, type IngestMode, type IngestResult, type PreparedIngest } from './metrics.ingest';
-import type { IncomingPoint } from './metrics.input';
-import { MAX_POINTS, plan, pointUnit, toPoints, type CounterMode, type MetricPoint, type Plan } from './metrics.query';
+import { MAX_POINTS_PER_REQUEST, type IncomingPoint } from './metrics.input';
+import { plan, pointUnit, toPoints, type CounterMode, type MetricPoint, type Plan } from './metrics.query';
 import { IngestStore } from './ingest.store';
 import { MetricStore, type Level, type SeriesRef } from './metrics.store';
 import { CompactionStore } from './compaction.store';
@@ -299,7 +299,7 @@ function checkName(name: string): string {
  */
 export function parseMetricList(raw: unknown, now: number): IncomingPoint[] {
   if (!Array.isArray(raw)) throw badInput({ metrics: 'must be an array of {"name","value","labels","at"}' });
-  if (raw.length > MAX_POINTS * 20) throw badInput({ metrics: `at most ${MAX_POINTS * 20} metrics per request` });
+  if (raw.length > MAX_POINTS_PER_REQUEST) throw badInput({ metrics: `at most ${MAX_POINTS_PER_REQUEST} metrics per request` });
   const fields: Record<string, string> = {};
   const points = raw.map((m, i): IncomingPoint => {
     if (typeof m !== 'object' || m === null || Array.isArray(m)) {

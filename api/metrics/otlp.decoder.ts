@@ -1,8 +1,8 @@
-import { LABEL_PATTERN, labelSet, type IncomingPoint } from './metrics.input';
+import { LABEL_PATTERN, labelSet, MAX_POINTS_PER_REQUEST, tooManyPoints, type IncomingPoint } from './metrics.input';
 import type { MetricKind } from './metrics.table';
 import { OtlpRequest } from './proto';
 import { tooManyContainers } from '../http/http';
-import { DecodeError, WIRE_VARINT, WireReader } from './protobuf.wire';
+import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** The points of an OTLP export request, and those refused while reading it (with why). */
 export interface Decoded {
@@ -239,8 +239,10 @@ class OtlpReader extends WireReader {
     if ((flags & NO_RECORDED_VALUE) !== 0) return;
     const labels = this.labels(attributes);
     const time = at > 0 ? at : this.now;
-    const add = (suffix: string, v: number, pointLabels = labels) =>
+    const add = (suffix: string, v: number, pointLabels = labels) => {
+      if (this.points.length >= MAX_POINTS_PER_REQUEST) throw new TooLargeError(tooManyPoints());
       this.points.push({ name: name + suffix, labels: pointLabels, value: v, at: time, kind: suffix === '' && kind === 'summary' ? 'gauge' : pointKind, unit: suffix === '_count' ? undefined : unit });
+    };
     if (kind === 'gauge' || kind === 'sum') return void add('', value);
     add('_count', total);
     // A histogram's sum is optional (absent when observations may be negative); a summary's is not.

@@ -1,5 +1,5 @@
 import snappy from 'snappyjs';
-import { labelSet, type IncomingPoint } from './metrics.input';
+import { labelSet, MAX_POINTS_PER_REQUEST, tooManyPoints, type IncomingPoint } from './metrics.input';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** Prometheus' staleness marker: a NaN with this bit pattern ends a series rather than giving it a value. */
@@ -76,7 +76,9 @@ class WriteRequestReader extends WireReader {
         if (f === 1 && this.i64(w, f)) value = this.buf.readDoubleLE(s);
         else if (f === 2 && w === WIRE_VARINT) at = this.lastInt64;
       });
-      if (!isStaleMarker(value)) this.points.push({ name, labels, value, at });
+      if (isStaleMarker(value)) continue;
+      if (this.points.length >= MAX_POINTS_PER_REQUEST) throw new TooLargeError(tooManyPoints());
+      this.points.push({ name, labels, value, at });
     }
   }
 }

@@ -28,15 +28,15 @@ const series = (name: string, labels: Record<string, string>, samples: [number, 
 const metricNames = async (agentId: string) => (await latestMetrics(server.url, server.viewerToken, agentId)).map((m) => m.name);
 
 describe('refusals by the thousand', () => {
-  it('counts 20 000 refused values of one kind on one line, and names at most 20 kinds', async () => {
+  it('counts 19 999 refused values of one kind on one line, and names at most 20 kinds', async () => {
     const agent = await newAgent();
     const now = Date.now() - 1000;
     // Each value differs, so each refusal's text does too: one kind all the same.
-    const huge = Array.from({ length: 20_000 }, (_, i): [number, number] => [1e300 * (1 + i / 1e5), now - i]);
+    const huge = Array.from({ length: 19_999 }, (_, i): [number, number] => [1e300 * (1 + i / 1e5), now - i]);
     const res = await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('fine', {}, [[1, now]]), series('huge', {}, huge)] }));
     expect(res.status).toBe(400);
     const text = res.body.toString();
-    expect(text).toMatch(/^1 samples written, 20000 refused: 20000 points: value must be within ±1e\+290, got 1e\+300$/);
+    expect(text).toMatch(/^1 samples written, 19999 refused: 19999 points: value must be within ±1e\+290, got 1e\+300$/);
 
     // 30 kinds (a label value too long, under 30 label names): 20 named, the rest counted.
     const long = 'x'.repeat(1100);
@@ -48,6 +48,28 @@ describe('refusals by the thousand', () => {
     expect(lines[0]).toBe('1 point: label l0 must be at most 1 KiB');
     expect(lines[20]).toBe('10 points: 10 other kinds of problem');
     expect(await metricNames(agent.id)).toEqual(['fine']);
+  });
+});
+
+describe('requests of more than 20 000 points', () => {
+  it('are refused whole with 413 on remote write and OTLP, as on REST, and write nothing', async () => {
+    const agent = await newAgent();
+    const at = Date.now() - 60_000;
+    const samples = (n: number) => Array.from({ length: n }, (_, i): [number, number] => [i, at - i]);
+    const over = await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('many', {}, samples(20_001))] }));
+    expect(over.status).toBe(413);
+    expect(JSON.parse(over.body.toString()).error.message).toBe('more than 20000 samples in one request; send them in smaller requests');
+    const ns = (ms: number) => String(BigInt(ms) * 1_000_000n);
+    const points = Array.from({ length: 20_001 }, (_, i) => ({ timeUnixNano: ns(at - i), asDouble: i }));
+    const otlp = await postOtlp(server.url, agent.token, Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'many_otlp', gauge: { dataPoints: points } }] }] }] })), { json: true });
+    expect(otlp.status).toBe(413);
+    expect(JSON.parse(otlp.body.toString()).message).toMatch(/more than 20000 samples/);
+    const rest = await pushRest(server.url, agent.id, agent.token, Array.from({ length: 20_001 }, (_, i) => ({ name: 'many_rest', value: i })));
+    expect(rest.status).toBe(400);
+    expect(await metricNames(agent.id)).toEqual([]);
+    // 20 000 is within.
+    expect((await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('many', {}, samples(20_000))] }))).status).toBe(204);
+    expect(await metricNames(agent.id)).toEqual(['many']);
   });
 });
 
