@@ -2,6 +2,7 @@ import { invalidAgentToken } from '../auth/agent-tokens';
 import { authorizeAgent } from '../auth/authenticator';
 import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
+import { pgErrorCode } from '../db';
 import { AppError, badInput } from '../errors';
 import { canonicalLabels, inferKind, inferUnit, labelsHash, labelsProblem, MAX_LABELS, pointProblem, type IncomingPoint } from './metrics.input';
 import type { IngestStore, WantedSeries } from './ingest.store';
@@ -31,6 +32,8 @@ export interface PreparedIngest extends IngestResult {
 const TOKEN_CHECK_MS = 1000;
 /** Bounds the series cache; past it the cache starts afresh. */
 const MAX_CACHED_SERIES = 1_000_000;
+// PostgreSQL's foreign_key_violation.
+const FOREIGN_KEY_VIOLATION = '23503';
 /** Problems named in a strict refusal. */
 const MAX_FIELDS = 20;
 
@@ -95,7 +98,13 @@ export class MetricIngestor {
       });
     });
     if (wanted.size > 0) {
-      const { found, refused } = await this.deps.store.resolveSeries(principal.agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict');
+      const { found, refused } = await this.deps.store.resolveSeries(principal.agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict').catch((err: unknown) => {
+        // The agent was deregistered after its token was last checked (on this replica or
+        // another): its series have no agent to belong to. A 401, as on every door.
+        if (pgErrorCode(err) !== FOREIGN_KEY_VIOLATION) throw err;
+        this.checkedTokens.delete(principal.agentId);
+        throw invalidAgentToken();
+      });
       if (refused.length > 0 && mode === 'strict') {
         throw new AppError(
           'BAD_USER_INPUT',

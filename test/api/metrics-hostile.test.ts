@@ -181,6 +181,17 @@ describe('tokens of another kind, and clients that leave', () => {
     expect((await pushRest(server.url, agent.id, other.token, [{ name: 'x', value: 1 }])).status).toBe(403);
   });
 
+  it('answers a push for an agent deregistered since its token was last checked with 401, not a 500', async () => {
+    const agent = await newAgent();
+    expect((await pushRest(server.url, agent.id, agent.token, [{ name: 'warm', value: 1 }])).status).toBe(200);
+    expect((await request(`${server.url}/api/v1/agents/${agent.id}`, { method: 'DELETE', token: server.adminToken })).status).toBeLessThan(300);
+    // Within the second its token check is trusted for: a new series has no agent to belong to.
+    const late = await pushRest(server.url, agent.id, agent.token, [{ name: 'after_deregistration', value: 1 }]);
+    expect(late.status).toBe(401);
+    const write = await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('after_too', {}, [[1, Date.now() - 1000]])] }));
+    expect(write.status).toBe(401);
+  });
+
   it('takes a client that closes mid-body for what it is: no error logged, nothing about the database', async () => {
     const agent = await newAgent();
     const { port } = new URL(server.url);
