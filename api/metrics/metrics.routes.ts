@@ -8,7 +8,7 @@ import { AppError } from '../errors';
 import { parseJsonBody, readBody, sendJson } from '../http/http';
 import type { Route } from '../http/router';
 import { authorizePush, type IngestResult } from './metrics.ingest';
-import { parseMetricList } from './metrics.service';
+import { parseMetricList } from './metrics.args';
 import { decodeOtlpJson, decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
 import { DecodeError, TooLargeError } from './protobuf.wire';
 import { OtlpResponse, RpcStatus } from './proto';

@@ -5,7 +5,8 @@ import { BatchLoader } from '../graphql/loader';
 import { FEED_LOOKBACK_MS, MAX_METRIC_BACKLOG, type AgentMetricBatch, type LiveSample } from './metrics.feed';
 import { MAX_LABELS, MAX_NAME_LENGTH } from './metrics.input';
 import { MAX_POINTS } from './metrics.query';
-import { parseMetricList, type LatestSample, type MetricRange, type RangeArgs, type SeriesPoints } from './metrics.service';
+import { parseMetricList } from './metrics.args';
+import { type LatestSample, type MetricRange, type RangeArgs, type SeriesPoints } from './metrics.service';
 
 const MetricKindEnum = builder.enumType('MetricKind', {
   values: {
