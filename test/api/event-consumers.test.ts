@@ -288,10 +288,12 @@ if (onPostgres()) {
       const env = { CONSUMER_LEASE_MS: '1000', LOG_LEVEL: 'error' };
       const replicas: Record<string, Replica> = {};
       const outsider = new pg.Client({ connectionString: database.url });
+      const watcher = new pg.Client({ connectionString: database.url });
       try {
         replicas.a = await spawnReplica({ DATABASE_URL: url('replica-a'), ...env });
         replicas.b = await spawnReplica({ DATABASE_URL: url('replica-b'), ...env });
         await outsider.connect();
+        await watcher.connect();
         const server = (name: string) => ({ url: replicas[name].url, enrollmentToken: TOKENS.enrollment }) as TestServer;
 
         // Settle once, so the consumer is running somewhere.
@@ -303,8 +305,10 @@ if (onPostgres()) {
         await outsider.query('begin');
         await outsider.query('lock table agent_status_minutes in share mode');
         await Promise.all(Array.from({ length: 40 }, (_, i) => register(server(i % 2 ? 'a' : 'b'))));
+        // Watched from outside that transaction: inside it, pg_stat_activity is read once
+        // and kept until it ends, so a batch that blocks after the first look never shows.
         const blocked = await waitFor(async () => {
-          const { rows } = await outsider.query(
+          const { rows } = await watcher.query(
             `select application_name from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%agent_status_minutes%'`,
           );
           return rows[0]?.application_name as string | undefined;
@@ -324,6 +328,7 @@ if (onPostgres()) {
         expect(rows[0].handled).toBe(rows[0].events);
       } finally {
         await outsider.end().catch(() => {});
+        await watcher.end().catch(() => {});
         await Promise.all(Object.values(replicas).map((r) => r.stop()));
         await database.drop();
       }
