@@ -159,3 +159,19 @@ export function pgErrorCode(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
   return undefined;
 }
+
+/** PostgreSQL's unique_violation. */
+export const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Runs a write whose unique key a check made just before may no longer hold (two
+ * requests that take one name at once): the database's unique violation becomes
+ * `conflict()`, the very error the check gives, rather than a 500.
+ */
+export async function uniqueOr<T>(write: () => Promise<T>, conflict: () => Error): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw pgErrorCode(err) === UNIQUE_VIOLATION ? conflict() : err;
+  }
+}

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { authorize } from '../auth/authenticator';
+import { badInput } from '../errors';
 import { sendLargeJson } from '../http/http';
 import type { Route } from '../http/router';
 import { alertLabels } from './labels';
@@ -24,13 +26,27 @@ const toRestAlert = (a: Alert) => ({
   acknowledged: a.acknowledgement !== null,
 });
 
+const FLAGS = new Map<string, boolean>([['true', true], ['1', true], ['false', false], ['0', false]]);
+
 export const alertRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/api\/v1\/alerts\/?$/,
     handle: async ({ req, res, search, principal, services }) => {
+      authorize(principal, 'read');
       const q = new URLSearchParams(search);
-      const flag = (name: string) => (q.get(name) === null ? undefined : q.get(name) !== 'false');
+      // true/1 or false/0; anything else is refused rather than read as true.
+      const flags: Record<string, boolean | undefined> = {};
+      const fields: Record<string, string> = {};
+      for (const name of ['silenced', 'acknowledged']) {
+        const raw = q.get(name);
+        if (raw === null) continue;
+        const value = FLAGS.get(raw);
+        if (value === undefined) fields[name] = 'must be true, false, 1 or 0';
+        else flags[name] = value;
+      }
+      if (Object.keys(fields).length > 0) throw badInput(fields);
+      const flag = (name: string) => flags[name];
       const out: Alert[] = [];
       let after: string | null = null;
       // Every open alert; a connection page at a time, so a large outage is still one answer.

@@ -104,7 +104,15 @@ AlertRef.implement({
       description: 'Its agent changed status at least ALERT_FLAP_CHANGES times within ALERT_FLAP_WINDOW_SECONDS (kept until the alert resolves, or the changes age out).',
     }),
     updatedAt: t.field({ type: 'DateTime', resolve: (a) => a.updatedAt }),
-    timeline: t.field({ type: [AlertEventRef], description: 'Every step, oldest first.', resolve: (a, _args, ctx) => ctx.services.alerts.timeline(a.id) }),
+    timeline: t.field({
+      type: [AlertEventRef],
+      description: 'Its steps, oldest first: every one, or the latest 200 when it has more (then `timelineTruncated` is true).',
+      resolve: async (a, _args, ctx) => (await ctx.services.alerts.timeline(a.id)).events,
+    }),
+    timelineTruncated: t.boolean({
+      description: 'Whether `timeline` left out older steps: it holds the latest 200 of them.',
+      resolve: async (a, _args, ctx) => (await ctx.services.alerts.timeline(a.id)).truncated,
+    }),
     deliveries: t.field({
       type: [DeliveryRef],
       description: 'The webhook messages that carried it, newest first.',

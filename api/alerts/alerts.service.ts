@@ -10,6 +10,8 @@ import { AlertBatch } from './lifecycle';
 import { activeSilences, type EvaluatorDeps } from './status.consumer';
 
 const MAX_COMMENT = 2000;
+/** The events Alert.timeline holds at most: the latest ones. */
+export const TIMELINE_LIMIT = 200;
 
 export function parseAlertFilter(raw: Record<string, unknown> | null | undefined): AlertFilter {
   if (!raw) return {};
@@ -106,10 +108,14 @@ export class AlertService {
     return isUuid(id) ? alertStore.get(this.deps.db, id) : undefined;
   }
 
-  /** Every event of an alert, oldest first. */
-  async timeline(id: string): Promise<AlertEvent[]> {
-    const records = await this.deps.events.before(undefined, 200, { kind: ALERT_KIND, subjectId: id });
-    return records.map(toAlertEvent).filter((e): e is AlertEvent => e !== null);
+  /**
+   * The latest TIMELINE_LIMIT events of an alert, oldest first, and whether older ones
+   * were left out (an alert reminded or flapping for long can have many more).
+   */
+  async timeline(id: string): Promise<{ events: AlertEvent[]; truncated: boolean }> {
+    const records = await this.deps.events.before(undefined, TIMELINE_LIMIT + 1, { kind: ALERT_KIND, subjectId: id });
+    const truncated = records.length > TIMELINE_LIMIT;
+    return { events: (truncated ? records.slice(1) : records).map(toAlertEvent).filter((e): e is AlertEvent => e !== null), truncated };
   }
 
   /** Alerts of many agents (Agent.alerts, batched). */

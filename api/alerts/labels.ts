@@ -8,7 +8,7 @@ import type { AgentRef, Matcher, RuleScope, Severity } from './alerts.types';
  * and cannot override these. Tags are matched by the special matcher name `tag`.
  */
 export function alertLabels(a: { ruleName: string; ruleId: string | null; severity: Severity; agent: AgentRef; labels: Record<string, string> }): Record<string, string> {
-  return {
+  return labelMap({
     ...a.labels,
     alertname: a.ruleName,
     rule_id: a.ruleId ?? '',
@@ -18,7 +18,25 @@ export function alertLabels(a: { ruleName: string; ruleId: string | null; severi
     type: a.agent.type,
     environment: a.agent.environment,
     host: a.agent.host,
-  };
+  });
+}
+
+/**
+ * A label map with no prototype, from the own string properties of `from`: a label may be
+ * named `__proto__` or `constructor` like any other, and is then a label, not an object's
+ * member.
+ */
+export function labelMap(from: Record<string, unknown> = {}): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(from)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** A label's value, or '' when the map has no such label of its own (never a member of Object.prototype). */
+export function labelValue(labels: Record<string, string>, name: string): string {
+  if (!Object.hasOwn(labels, name)) return '';
+  const v = labels[name];
+  return typeof v === 'string' ? v : '';
 }
 
 /** The matcher name prefix that reads the agent's metadata: `metadata.region = eu`. */
@@ -36,7 +54,7 @@ export function matchesAll(matchers: Matcher[], labels: Record<string, string>, 
         ? tags.includes(m.value)
         : m.name.startsWith(METADATA_MATCHER)
           ? matchesFilter({ name: '', host: '', type: '', environment: '', status: '', tags: [], metadata }, { metadata: [{ key: m.name.slice(METADATA_MATCHER.length), value: m.value }] })
-          : (labels[m.name] ?? '') === m.value;
+          : labelValue(labels, m.name) === m.value;
     return m.op === '=' ? equal : !equal;
   });
 }

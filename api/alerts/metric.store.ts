@@ -19,17 +19,22 @@ export const metricRuleStore = {
 
   /**
    * Each matching series' aggregate over (`from`, `to`]: avg, max, min, the last value,
-   * or the per-second rate (increase over time between the first and last samples, a
-   * drop counted as a reset), for the agents given; series with no sample are left out.
+   * or the per-second rate, for the agents given; series with no sample are left out. A
+   * counter's rate is its increase over the time between the first and last samples (a
+   * drop counted as a reset); a delta series' (each sample the increase since the one
+   * before, OTLP delta temporality) is the sum of its samples over the window's seconds,
+   * as the metric queries read a delta bucket (its sum over the step).
    */
   async aggregates(db: Db, opts: { metric: string; labels: Record<string, string>; agentIds: string[]; from: Date; to: Date; aggregate: Aggregate }): Promise<SeriesAggregate[]> {
     if (opts.agentIds.length === 0) return [];
+    const windowSeconds = (opts.to.getTime() - opts.from.getTime()) / 1000;
     const value = {
       avg: sql`avg(m.value)`,
       max: sql`max(m.value)`,
       min: sql`min(m.value)`,
       last: sql`(array_agg(m.value order by m.at desc))[1]`,
-      rate: sql`case when count(*) < 2 or max(m.at) = min(m.at) then null
+      rate: sql`case when s.kind = 'delta' then sum(m.value) / ${windowSeconds}::float8
+                 when count(*) < 2 or max(m.at) = min(m.at) then null
                  else sum(greatest(m.delta, 0)) / extract(epoch from max(m.at) - min(m.at)) end`,
     }[opts.aggregate];
     const rows = rowsOf<{ agent_id: string; kind: string; value: number | null }>(

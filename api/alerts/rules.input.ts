@@ -37,7 +37,8 @@ export function stringMap(v: Validator, raw: unknown, path: string): Record<stri
   if (typeof raw !== 'object' || Array.isArray(raw)) return v.fail(path, 'must be an object of strings') ?? {};
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > MAX_LABELS) return v.fail(path, `must hold at most ${MAX_LABELS} labels`) ?? {};
-  const out: Record<string, string> = {};
+  // Without a prototype, so a label named __proto__ is kept as a label like any other.
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, value] of entries) {
     if (!LABEL_NAME.test(k) || k.length > 64) v.fail(`${path}.${k}`, 'label names hold letters, digits and _ (at most 64), and do not start with a digit');
     else out[k] = v.string(value, `${path}.${k}`, { max: 1024, required: true }) ?? '';

@@ -18,7 +18,7 @@ const RuleKindEnum = builder.enumType('AlertRuleKind', {
 });
 
 const AggregateEnum = builder.enumType('MetricAggregate', {
-  values: { AVG: { value: 'avg' }, MAX: { value: 'max' }, MIN: { value: 'min' }, LAST: { value: 'last' }, RATE: { value: 'rate', description: 'Per second, for counters.' } } as const,
+  values: { AVG: { value: 'avg' }, MAX: { value: 'max' }, MIN: { value: 'min' }, LAST: { value: 'last' }, RATE: { value: 'rate', description: 'Per second: a counter’s increase, or the sum of a delta series’ samples, over the window.' } } as const,
 });
 
 const ComparatorEnum = builder.enumType('Comparator', {
@@ -156,7 +156,7 @@ export const MatcherRef = builder.simpleObject('Matcher', {
 const ScheduleFields = {
   days: 'Weekdays, 0 (Sunday) to 6.',
   start: 'HH:MM, local to the time zone.',
-  end: 'HH:MM; an end at or before the start runs past midnight.',
+  end: 'HH:MM; an end at or before the start runs past midnight (equal to it: 24 hours, so 00:00–00:00 is the whole day).',
 } as const;
 
 const ScheduleInput = builder.inputType('WeeklyScheduleInput', {
@@ -200,7 +200,7 @@ const SilenceRef = builder.objectRef<SilenceRow & { active?: boolean }>('Silence
 builder.queryField('silences', (t) =>
   t.field({
     type: [SilenceRef],
-    description: 'Silences and maintenance windows that have not ended (or all, with includeExpired).',
+    description: 'Silences and maintenance windows that have not ended, every one; with includeExpired, also the 1000 that ended last.',
     args: { includeExpired: t.arg.boolean({ defaultValue: false }) },
     resolve: (_r, args, ctx) => ctx.services.silences.list(ctx.principal, args.includeExpired ?? false),
   }),

@@ -11,7 +11,7 @@ import { AlertBatch } from './lifecycle';
 import { metricValues } from './metric.evaluator';
 import { parseRule, type RuleInput } from './rules.input';
 import { statusHolds, type EvaluatorDeps } from './status.consumer';
-import type { Db } from '../db';
+import { uniqueOr, type Db } from '../db';
 import { ruleStore } from './rules.store';
 
 export const BUILTIN_OFFLINE = 'agent-offline';
@@ -63,14 +63,19 @@ export class RuleService {
     authorize(principal, 'admin');
     const input = parseRule(raw);
     const warnings = (await this.preview(principal, raw)).warnings;
-    const rule = await this.deps.events.transaction(async (tx) => {
-      const id = randomUUID();
-      this.deps.events.created(tx, RULE_KIND, id);
-      const rule = await ruleStore.insertRule(tx, id, input, this.deps.clock.now());
-      if (!rule) throw badInput({ name: `a rule named "${input.name}" exists already` });
-      await this.deps.events.append(tx, [ruleEvent(id, 'saved')]);
-      return rule;
-    });
+    const taken = () => badInput({ name: `a rule named "${input.name}" exists already` });
+    const rule = await uniqueOr(
+      () =>
+        this.deps.events.transaction(async (tx) => {
+          const id = randomUUID();
+          this.deps.events.created(tx, RULE_KIND, id);
+          const rule = await ruleStore.insertRule(tx, id, input, this.deps.clock.now());
+          if (!rule) throw taken();
+          await this.deps.events.append(tx, [ruleEvent(id, 'saved')]);
+          return rule;
+        }),
+      taken,
+    );
     return { rule, warnings };
   }
 
@@ -78,14 +83,20 @@ export class RuleService {
     authorize(principal, 'admin');
     if (!isUuid(id)) throw notFound(`alert rule ${id}`);
     const input = parseRule(raw);
-    if (await ruleStore.nameTaken(this.deps.db, input.name, id)) throw badInput({ name: `a rule named "${input.name}" exists already` });
+    const taken = () => badInput({ name: `a rule named "${input.name}" exists already` });
+    if (await ruleStore.nameTaken(this.deps.db, input.name, id)) throw taken();
     const warnings = (await this.preview(principal, raw)).warnings;
-    const rule = await this.change(id, (before) => {
-      // A rule that changes kind or stops is a new question: its open episodes end.
-      if (!input.enabled) return 'the rule was disabled';
-      if (before.kind !== input.kind) return 'the rule was changed to another kind';
-      return undefined;
-    }, (tx, now) => ruleStore.updateRule(tx, id, input, now));
+    // Another rule may take the name between the check and the write: its unique key says so.
+    const rule = await uniqueOr(
+      () =>
+        this.change(id, (before) => {
+          // A rule that changes kind or stops is a new question: its open episodes end.
+          if (!input.enabled) return 'the rule was disabled';
+          if (before.kind !== input.kind) return 'the rule was changed to another kind';
+          return undefined;
+        }, (tx, now) => ruleStore.updateRule(tx, id, input, now)),
+      taken,
+    );
     return { rule: rule!, warnings };
   }
 

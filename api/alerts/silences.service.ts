@@ -9,6 +9,7 @@ import { alertStore } from './alerts.store';
 import type { SilenceRow } from './alerts.table';
 import type { Matcher, WeeklySchedule } from './alerts.types';
 import { AlertBatch } from './lifecycle';
+import { matchesAll } from './labels';
 import { isActive, isValidTimezone, silencesOf } from './silences';
 import { activeSilences, type EvaluatorDeps } from './status.consumer';
 import { applySilences } from './ticker';
@@ -44,6 +45,12 @@ export function parseSilence(raw: Record<string, unknown>, now: Date, role: stri
       const value = v.string(o.value, `matchers.${i}.value`, { max: 1024 }) ?? '';
       if (name) matchers.push({ name, op: op as Matcher['op'], value });
     });
+  // Alertmanager's rule: a matcher that matches the empty string also matches an alert
+  // without that label, so a silence made only of such matchers (`x = ""`, `x != "y"`,
+  // `tag != t`) would mute every alert.
+  if (matchers.length > 0 && matchers.every((m) => matchesAll([m], {}, [], {}))) {
+    v.fail('matchers', 'at least one matcher must not match the empty string (an alert without that label): these would mute every alert');
+  }
   const time = (value: unknown, path: string) => {
     if (value === undefined || value === null) return undefined;
     const d = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(NaN);
@@ -58,7 +65,6 @@ export function parseSilence(raw: Record<string, unknown>, now: Date, role: stri
     const days = Array.isArray(s.days) ? [...new Set(s.days)] : [];
     if (days.length === 0 || !days.every((d) => Number.isInteger(d) && (d as number) >= 0 && (d as number) <= 6)) v.fail('schedule.days', 'must list weekdays, 0 (Sunday) to 6 (Saturday)');
     for (const k of ['start', 'end'] as const) if (typeof s[k] !== 'string' || !HHMM.test(s[k] as string)) v.fail(`schedule.${k}`, 'must be a time of day as HH:MM (24 h)');
-    if (s.start === s.end) v.fail('schedule.end', 'must differ from the start');
     const timezone = typeof s.timezone === 'string' ? s.timezone : 'UTC';
     if (!isValidTimezone(timezone)) v.fail('schedule.timezone', 'must be an IANA time zone such as Europe/Berlin');
     schedule = { days: (days as number[]).sort(), start: s.start as string, end: s.end as string, timezone };
@@ -98,7 +104,11 @@ export class SilenceService {
     authorize(principal, 'admin');
     const alert = isUuid(alertId) ? await alertStore.get(this.deps.db, alertId) : undefined;
     if (!alert) throw notFound(`alert ${alertId}`);
-    if (!Number.isInteger(args.durationSeconds) || args.durationSeconds < 60 || args.durationSeconds > 366 * 86_400) throw badInput({ durationSeconds: 'must be from 60 seconds to a year' });
+    const v = new Validator();
+    if (!Number.isInteger(args.durationSeconds) || args.durationSeconds < 60 || args.durationSeconds > 366 * 86_400) v.fail('durationSeconds', 'must be from 60 seconds to a year');
+    const by = v.string(args.by, 'by', { max: 200 });
+    const comment = v.string(args.comment, 'comment', { max: 2000 });
+    v.done();
     const now = this.deps.clock.now();
     return this.create(principal, {
       matchers: [
@@ -107,8 +117,8 @@ export class SilenceService {
       ],
       startsAt: now,
       endsAt: new Date(now.getTime() + args.durationSeconds * 1000),
-      comment: args.comment || `Silenced from the alert "${alert.summary || alert.ruleName}"`,
-      createdBy: args.by,
+      comment: comment || `Silenced from the alert "${alert.summary || alert.ruleName}"`,
+      createdBy: by,
     });
   }
 

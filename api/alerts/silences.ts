@@ -6,12 +6,24 @@ import type { Alert } from './alerts.types';
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 
+/**
+ * Formatters by time zone, the most recently used last. Bounded: a time zone is any
+ * string Intl accepts (in any letter case, `Etc/GMT+5`, offsets), so an unbounded cache
+ * would grow with every spelling a client sends.
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+export const MAX_CACHED_TIMEZONES = 64;
 function formatter(timezone: string): Intl.DateTimeFormat {
   let f = formatters.get(timezone);
-  if (!f) formatters.set(timezone, (f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  if (f) formatters.delete(timezone);
+  else f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  formatters.set(timezone, f);
+  if (formatters.size > MAX_CACHED_TIMEZONES) formatters.delete(formatters.keys().next().value!);
   return f;
 }
+
+/** How many time zones' formatters are cached now (at most MAX_CACHED_TIMEZONES). */
+export const cachedTimezones = () => formatters.size;
 
 /** The weekday (0 = Sunday) and minute of the day of an instant, in a time zone. */
 export function localTime(at: Date, timezone: string): { day: number; minute: number } {
@@ -28,7 +40,11 @@ export function isValidTimezone(tz: string): boolean {
   }
 }
 
-/** Whether an instant falls in one of the schedule's windows; a window whose end is not after its start runs past midnight. */
+/**
+ * Whether an instant falls in one of the schedule's windows; a window whose end is not
+ * after its start runs past midnight, so one whose end equals its start lasts 24 hours
+ * (00:00 to 00:00: the whole day).
+ */
 export function inWindow(s: WeeklySchedule, at: Date): boolean {
   const { day, minute } = localTime(at, s.timezone);
   const start = minutes(s.start);

@@ -1,4 +1,5 @@
 import type { AgentRef } from './alerts.types';
+import { labelValue } from './labels';
 
 /**
  * Summary and description templates: text with `{{ name }}` placeholders, nothing else
@@ -35,7 +36,7 @@ export function render(template: string, ctx: TemplateContext): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
     if (name === 'value') return formatValue(ctx.value);
     if (name === 'metric') return ctx.metric ?? '';
-    if (name.startsWith('labels.')) return ctx.labels[name.slice(7)] ?? '';
+    if (name.startsWith('labels.')) return labelValue(ctx.labels, name.slice(7));
     if (name.startsWith('rule.')) return String(ctx.rule[name.slice(5) as 'name' | 'severity']);
     const field = name.slice(6) as keyof AgentRef;
     const v = ctx.agent[field];

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { agents } from '../agents/agents.table';
-import { numberArray, pgErrorCode, rowsOf, type Database, type Db } from '../db';
+import { numberArray, pgErrorCode, rowsOf, UNIQUE_VIOLATION, type Database, type Db } from '../db';
 import type { MetricKind } from './metrics.table';
 import { SERIES_COLUMNS, toRef, type SeriesRecord, type SeriesRef } from './metrics.store';
 
@@ -16,9 +16,6 @@ export interface WantedSeries {
 
 // Any constant: it keys the per-agent advisory lock under which series are created.
 const SERIES_LOCK = 7_316_002;
-
-// PostgreSQL's unique_violation.
-const UNIQUE_VIOLATION = '23505';
 
 /** What ingest writes: it reads agents' token hashes, finds or creates series, and inserts samples. */
 export class IngestStore {

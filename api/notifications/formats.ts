@@ -63,17 +63,26 @@ function alertmanager(alerts: NotificationAlert[], ctx: MessageContext) {
 
 const ICON: Record<string, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
 
+/**
+ * Text for Slack's mrkdwn, escaped as Slack requires: `&`, `<` and `>` become `&amp;`,
+ * `&lt;` and `&gt;`, so text from agents and rules cannot make a link or a mention
+ * (`<!channel>`, `<@U123>`) and reads as written.
+ */
+export const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /** A Slack-compatible message: one `text`, a line per alert (incoming webhooks, Mattermost, Rocket.Chat). */
 function slack(alerts: NotificationAlert[], ctx: MessageContext) {
   const firing = alerts.filter((a) => a.event !== 'resolved');
   const resolved = alerts.filter((a) => a.event === 'resolved');
   const line = (a: NotificationAlert) => {
     const url = alertUrl(ctx, a);
-    const name = url ? `<${url}|${a.summary || a.ruleName}>` : a.summary || a.ruleName;
-    return `${a.event === 'resolved' ? ':white_check_mark:' : ICON[a.severity]} ${a.event === 'reminder' ? '(still firing) ' : ''}${name} — ${a.agent.name} (${a.agent.environment})`;
+    const title = slackText(a.summary || a.ruleName);
+    // A link's own text ends at its first `|`; the URL is ours (the external URL and an id).
+    const name = url ? `<${slackText(url).replace(/\|/g, '%7C')}|${title}>` : title;
+    return `${a.event === 'resolved' ? ':white_check_mark:' : ICON[a.severity]} ${a.event === 'reminder' ? '(still firing) ' : ''}${name} — ${slackText(a.agent.name)} (${slackText(a.agent.environment)})`;
   };
   const head = ctx.test
-    ? `Test message from Agent Monitor to ${ctx.channel.name}`
+    ? `Test message from Agent Monitor to ${slackText(ctx.channel.name)}`
     : [firing.length ? `*${firing.length} firing*` : '', resolved.length ? `*${resolved.length} resolved*` : ''].filter(Boolean).join(', ');
   return { text: [head, ...alerts.map(line)].join('\n') };
 }

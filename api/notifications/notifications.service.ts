@@ -1,7 +1,7 @@
 import { authorize } from '../auth/authenticator';
 import type { Principal } from '../auth/tokens';
 import type { Clock } from '../clock';
-import type { Db } from '../db';
+import { uniqueOr, type Db } from '../db';
 import { badInput, notFound } from '../errors';
 import { isUuid, Validator } from '../validation';
 import type { Matcher } from '../alerts/alerts.types';
@@ -69,16 +69,21 @@ export class NotificationService {
     const input = this.parseChannel(raw);
     const secret = newSecret();
     const now = this.deps.clock.now();
-    const row = await notificationStore.insertChannel(this.deps.db, { ...input, secret, createdAt: now, updatedAt: now });
-    if (!row) throw badInput({ name: `a channel named "${input.name}" exists already` });
+    const taken = () => badInput({ name: `a channel named "${input.name}" exists already` });
+    const row = await uniqueOr(() => notificationStore.insertChannel(this.deps.db, { ...input, secret, createdAt: now, updatedAt: now }), taken);
+    if (!row) throw taken();
     return { channel: publicChannel(row), secret };
   }
 
   async updateChannel(principal: Principal | undefined, id: string, raw: Record<string, unknown>): Promise<PublicChannel> {
     authorize(principal, 'admin');
     const input = this.parseChannel(raw);
-    if (isUuid(id) && (await notificationStore.channelNameTaken(this.deps.db, input.name, id))) throw badInput({ name: `a channel named "${input.name}" exists already` });
-    const row = isUuid(id) ? await notificationStore.updateChannel(this.deps.db, id, { ...input, disabledReason: input.enabled ? null : undefined, updatedAt: this.deps.clock.now() }) : undefined;
+    const taken = () => badInput({ name: `a channel named "${input.name}" exists already` });
+    if (isUuid(id) && (await notificationStore.channelNameTaken(this.deps.db, input.name, id))) throw taken();
+    // Another channel may take the name between the check and the write: its unique key says so.
+    const row = isUuid(id)
+      ? await uniqueOr(() => notificationStore.updateChannel(this.deps.db, id, { ...input, disabledReason: input.enabled ? null : undefined, updatedAt: this.deps.clock.now() }), taken)
+      : undefined;
     if (!row) throw notFound(`channel ${id}`);
     return publicChannel(row);
   }
@@ -86,11 +91,16 @@ export class NotificationService {
   /** A new secret, shown once; the old one keeps signing for a day beside it. */
   async rotateSecret(principal: Principal | undefined, id: string): Promise<{ channel: PublicChannel; secret: string }> {
     authorize(principal, 'admin');
-    const current = isUuid(id) ? await notificationStore.channel(this.deps.db, id) : undefined;
-    if (!current) throw notFound(`channel ${id}`);
-    const now = this.deps.clock.now();
+    if (!isUuid(id)) throw notFound(`channel ${id}`);
     const secret = newSecret();
-    const row = await notificationStore.updateChannel(this.deps.db, id, { secret, previousSecret: current.secret, previousSecretUntil: new Date(now.getTime() + ROTATION_OVERLAP_MS), updatedAt: now });
+    // Read and written under the row's lock: two rotations at once take effect one after
+    // the other (the second keeps the first's secret as the previous one), none is lost.
+    const row = await this.deps.db.transaction(async (tx) => {
+      const current = await notificationStore.channel(tx, id, { forUpdate: true });
+      if (!current) throw notFound(`channel ${id}`);
+      const now = this.deps.clock.now();
+      return notificationStore.updateChannel(tx, id, { secret, previousSecret: current.secret, previousSecretUntil: new Date(now.getTime() + ROTATION_OVERLAP_MS), updatedAt: now });
+    });
     return { channel: publicChannel(row!), secret };
   }
 
@@ -162,8 +172,9 @@ export class NotificationService {
     const channels = new Set((await notificationStore.channels(this.deps.db)).map((c) => c.id));
     const input = this.parsePolicy(raw, channels);
     const now = this.deps.clock.now();
-    const row = await notificationStore.insertPolicy(this.deps.db, { ...input, createdAt: now, updatedAt: now });
-    if (!row) throw badInput({ name: `a policy named "${input.name}" exists already` });
+    const taken = () => badInput({ name: `a policy named "${input.name}" exists already` });
+    const row = await uniqueOr(() => notificationStore.insertPolicy(this.deps.db, { ...input, createdAt: now, updatedAt: now }), taken);
+    if (!row) throw taken();
     return row;
   }
 
@@ -171,8 +182,10 @@ export class NotificationService {
     authorize(principal, 'admin');
     const channels = new Set((await notificationStore.channels(this.deps.db)).map((c) => c.id));
     const input = this.parsePolicy(raw, channels);
-    if (isUuid(id) && (await notificationStore.policyNameTaken(this.deps.db, input.name, id))) throw badInput({ name: `a policy named "${input.name}" exists already` });
-    const row = isUuid(id) ? await notificationStore.updatePolicy(this.deps.db, id, { ...input, updatedAt: this.deps.clock.now() }) : undefined;
+    const taken = () => badInput({ name: `a policy named "${input.name}" exists already` });
+    if (isUuid(id) && (await notificationStore.policyNameTaken(this.deps.db, input.name, id))) throw taken();
+    // Another policy may take the name between the check and the write: its unique key says so.
+    const row = isUuid(id) ? await uniqueOr(() => notificationStore.updatePolicy(this.deps.db, id, { ...input, updatedAt: this.deps.clock.now() }), taken) : undefined;
     if (!row) throw notFound(`policy ${id}`);
     return row;
   }

@@ -51,8 +51,10 @@ const toDelivery = (r: Record<string, unknown>): DeliveryRow => ({
 
 export const notificationStore = {
   channels: (db: Db) => db.select().from(notificationChannels).orderBy(asc(notificationChannels.name)),
-  async channel(db: Db, id: string): Promise<ChannelRow | undefined> {
-    const [row] = await db.select().from(notificationChannels).where(eq(notificationChannels.id, id));
+  /** One channel; with `forUpdate`, locked for the rest of the caller's transaction. */
+  async channel(db: Db, id: string, opts: { forUpdate?: boolean } = {}): Promise<ChannelRow | undefined> {
+    const query = db.select().from(notificationChannels).where(eq(notificationChannels.id, id));
+    const [row] = opts.forUpdate ? await query.for('update') : await query;
     return row;
   },
   async channelsByIds(db: Db, ids: string[]): Promise<ChannelRow[]> {

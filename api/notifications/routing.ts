@@ -1,4 +1,4 @@
-import { alertLabels, matchesAll } from '../alerts/labels';
+import { alertLabels, labelValue, matchesAll } from '../alerts/labels';
 import type { Notifier } from '../alerts/lifecycle';
 import { alertOfPayload } from '../alerts/alerts.events';
 import type { Alert } from '../alerts/alerts.types';
@@ -30,7 +30,7 @@ export const toldAlert = (row: ClaimedRow): NotificationAlert => row.alert ?? no
 
 /** The group an alert joins under a policy: the values of the policy's group_by labels. */
 export function groupKey(policy: PolicyRow, labels: Record<string, string>): string {
-  return `${policy.id}:{${policy.groupBy.map((l) => `${l}=${JSON.stringify(labels[l] ?? '')}`).join(',')}}`;
+  return `${policy.id}:{${policy.groupBy.map((l) => `${l}=${JSON.stringify(labelValue(labels, l))}`).join(',')}}`;
 }
 
 /**
