@@ -4,7 +4,7 @@ import type { EventLog } from '../events/events.log';
 import { ALERT_KIND, alertEvent, type AlertChange, type AlertEventType } from './alerts.events';
 import { alertStore, type StoredAlert } from './alerts.store';
 import type { AgentRef, Alert, Matcher, Rule } from './alerts.types';
-import { silencesOf } from './silences';
+import { sameIds, silencesOf } from './silences';
 import { render } from './template';
 
 /** What the notifications domain offers the alerts: enqueueing, in the transaction of the transition. */
@@ -89,6 +89,30 @@ export class AlertBatch {
     this.current.set(alert.id, { ...alert, updatedAt: this.now });
   }
 
+  /** Records a change of the silences muting an alert: an event when it becomes muted or unmuted. */
+  applySilences(a: StoredAlert, ids: string[], by?: string): void {
+    if (sameIds(a.silencedBy, ids)) return;
+    const next = { ...a, silencedBy: ids };
+    if (a.silencedBy.length === 0) this.change(next, 'silenced', { by, reason: `silenced by ${ids.join(', ')}` });
+    else if (ids.length === 0) this.change(next, 'unsilenced', { by, reason: 'no silence matches any more' });
+    else this.touch(next);
+  }
+
+  /**
+   * Keeps an open alert's agent as it is now: its tags and metadata are what silences
+   * match, so an agent tagged into (or out of) a silence's selection mutes (or unmutes)
+   * the alerts it already has, not only those it gets next. Returns the alert as it stands.
+   */
+  refreshAgent(alert: StoredAlert, agent: AgentRef): StoredAlert {
+    const current = this.current.get(alert.id) ?? alert;
+    if (current.state === 'resolved') return current;
+    const next = { ...current, agent };
+    const ids = silencesOf(next, this.silences);
+    if (!sameIds(current.silencedBy, ids)) this.applySilences(next, ids);
+    else if (JSON.stringify(current.agent) !== JSON.stringify(agent)) this.touch(next);
+    return this.current.get(alert.id) ?? current;
+  }
+
   /**
    * Moves the episode of `rule` for an agent one step, given whether its condition holds
    * now: opens it (pending, or firing at once when it needs no wait), fires a pending
@@ -140,7 +164,7 @@ export class AlertBatch {
       } else if (seen.value !== open.value || seen.summary !== open.summary) {
         this.touch(seen);
       }
-      return this.current.get(open.id) ?? open;
+      return this.refreshAgent(open, e.agent);
     }
     if (!open) return undefined;
     if (open.state === 'pending') {

@@ -12,7 +12,6 @@ import { AlertBatch } from './lifecycle';
 import { matchesAll } from './labels';
 import { isActive, isValidTimezone, silencesOf } from './silences';
 import { activeSilences, type EvaluatorDeps } from './status.consumer';
-import { applySilences } from './ticker';
 import { silenceStore } from './silences.store';
 
 const MAX_MATCHERS = 20;
@@ -171,7 +170,7 @@ export class SilenceService {
       const row = await write(tx);
       const active = await activeSilences(tx, now);
       const batch = new AlertBatch(this.deps, now, active);
-      for (const a of await alertStore.byIds(tx, locked)) if (a.state !== 'resolved') applySilences(batch, a, silencesOf(a, active), by);
+      for (const a of await alertStore.byIds(tx, locked)) if (a.state !== 'resolved') batch.applySilences(a, silencesOf(a, active), by);
       await batch.commit(tx);
       return { ...row, active: isActive(row, now) };
     });

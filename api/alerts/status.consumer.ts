@@ -71,14 +71,13 @@ export function statusConsumer(deps: EvaluatorDeps): ConsumerDefinition {
       const gone = new Set(agentEvents.filter((e) => e.type === 'deregistered').map((e) => e.agentId));
       // Agents whose status changed: every open alert of theirs, of any rule, may start or stop flapping.
       const changed = new Set(agentEvents.filter((e) => e.type === 'status_changed' && !gone.has(e.agentId)).map((e) => e.agentId));
-      if (rules.length === 0 && gone.size === 0 && (changed.size === 0 || !deps.flap?.changes)) return;
+      if (agentEvents.length === 0 && reevaluated.length === 0) return;
 
+      // Every open alert of these agents, of any rule: besides the steps of status rules,
+      // a deregistration resolves them, a status change may start or stop their flapping,
+      // and any change of the agent (its tags, its metadata) may change what silences them.
       const agentIds = [...new Set(agentEvents.map((e) => e.agentId))];
-      const candidates = [
-        ...(await alertStore.openForAgents(tx, agentIds.filter((id) => !gone.has(id) && !changed.has(id)), rules.map((r) => r.id))),
-        ...(await alertStore.openForAgents(tx, [...gone, ...changed])),
-        ...(await alertStore.openForRules(tx, reevaluated.map((r) => r.id))),
-      ];
+      const candidates = [...(await alertStore.openForAgents(tx, agentIds)), ...(await alertStore.openForRules(tx, reevaluated.map((r) => r.id)))];
       // Locked before the first write, then read again under the lock: an operator may
       // have acknowledged or silenced one in between.
       const locked = await deps.events.lockSubjects(tx, ALERT_KIND, candidates.map((a) => a.id));
@@ -105,6 +104,10 @@ export function statusConsumer(deps: EvaluatorDeps): ConsumerDefinition {
           if (after) open.set(k, after);
           else open.delete(k);
         }
+      }
+      for (const [k, a] of open) {
+        const agent = latest.get(a.agentId);
+        if (agent) open.set(k, batch.refreshAgent(a, agent));
       }
       await evaluateFlapping(tx, batch, rules, [...latest.values()], open, now);
 

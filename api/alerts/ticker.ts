@@ -104,7 +104,7 @@ export class AlertTicker {
     await this.job('silences', async (tx) => (await alertStore.open(tx, sql`true`, 100_000)).filter((a) => !sameIds(a.silencedBy, silencesOf(a, active))).map((a) => a.id), async (_tx, batch, list) => {
       // The silences as read under the alerts' locks, not `active`: a silence changed since
       // (updateSilence) has been applied by its own transaction, which this one waited for.
-      for (const a of list) applySilences(batch, a, silencesOf(a, batch.silences));
+      for (const a of list) batch.applySilences(a, silencesOf(a, batch.silences));
     });
     this.lastActive = signature;
   }
@@ -126,13 +126,4 @@ export class AlertTicker {
       for (const a of due) batch.touch({ ...a, nextReminderAt: routed.reminders.get(a.id) ?? null });
     });
   }
-}
-
-/** Records a change of the silences muting an alert: an event when it becomes muted or unmuted. */
-export function applySilences(batch: AlertBatch, a: StoredAlert, ids: string[], by?: string): void {
-  if (sameIds(a.silencedBy, ids)) return;
-  const next = { ...a, silencedBy: ids };
-  if (a.silencedBy.length === 0) batch.change(next, 'silenced', { by, reason: `silenced by ${ids.join(', ')}` });
-  else if (ids.length === 0) batch.change(next, 'unsilenced', { by, reason: 'no silence matches any more' });
-  else batch.touch(next);
 }

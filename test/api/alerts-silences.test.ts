@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertIn, alertsOf, expectFields, gql } from '../helpers/alerts';
 import { graphql } from '../helpers/client';
-import { registerAgent } from '../helpers/liveness';
+import { registerAgent, waitFor } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -90,3 +90,26 @@ describe('updateSilence', () => {
     expect(kept.comment).toBe('admin made');
   });
 });
+
+describe("an agent's tags as silences see them", () => {
+  const tags = (verb: 'add' | 'remove', agentId: string, list: string[]) =>
+    gql(server.url, server.adminToken, `mutation($id: ID!, $t: [String!]!) { ${verb}AgentTags(agentId: $id, tags: $t) { id } }`, { id: agentId, t: list });
+  const firing = async (agentId: string) => (await alertsOf(server.url, server.viewerToken, agentId, ['FIRING']))[0];
+
+  it('mutes an alert already firing when its agent is tagged into a silence, and unmutes it when the tag goes', async () => {
+    const silence = await create({ matchers: [{ name: 'tag', value: 'maintenance-now' }], comment: 'tagged agents are being worked on', endsAt: inHours(1) });
+    const { agent, alert } = await firingAlert('tag-later');
+    expect((await firing(agent.id)).silencedBy).toEqual([]);
+
+    await tags('add', agent.id, ['maintenance-now']);
+    await waitFor(async () => (await firing(agent.id)).silencedBy.includes(silence.id), { what: 'the alert muted by the tag' });
+    await tags('remove', agent.id, ['maintenance-now']);
+    await waitFor(async () => (await firing(agent.id)).silencedBy.length === 0, { what: 'the alert unmuted without the tag' });
+
+    const steps = (await timeline(alert.id)).map((e) => e.type);
+    expect(steps.slice(steps.indexOf('FIRING'))).toEqual(['FIRING', 'SILENCED', 'UNSILENCED']);
+    const { alert: read } = await gql(server.url, server.viewerToken, 'query($id: ID!) { alert(id: $id) { state agent { tags } } }', { id: alert.id });
+    expect(read).toEqual({ state: 'FIRING', agent: { tags: [] } });
+  });
+});
+
