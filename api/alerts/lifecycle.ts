@@ -47,6 +47,10 @@ function text(rule: Rule, e: Evaluation) {
   return { summary: render(rule.summary, ctx), description: render(rule.description, ctx) };
 }
 
+/** Whether the rule's name, severity or labels differ from those its open alert carries. */
+const ruleEdited = (a: StoredAlert, rule: Rule) =>
+  a.ruleName !== rule.name || a.severity !== rule.severity || JSON.stringify(a.labels) !== JSON.stringify(rule.labels);
+
 /**
  * The transitions of one (rule, agent) episode, as a collector: evaluators call `step`
  * with what they saw, operators' actions call `change`, and `commit` writes the rows,
@@ -153,7 +157,8 @@ export class AlertBatch {
         this.change(alert, alert.state);
         return this.current.get(alert.id);
       }
-      const seen = { ...open, value: e.value, agent: e.agent, ...text(rule, e) };
+      // The rule as it is now: an edit of its name, severity or labels reaches the alerts it has open.
+      const seen = { ...open, ruleName: rule.name, severity: rule.severity, labels: rule.labels, value: e.value, agent: e.agent, ...text(rule, e) };
       if (open.state === 'pending') {
         const streak = open.streak + 1;
         const due = rule.consecutive !== null ? streak >= rule.consecutive : now.getTime() - open.startedAt.getTime() >= ms(rule.forSeconds);
@@ -161,7 +166,7 @@ export class AlertBatch {
         else this.touch({ ...seen, streak });
       } else if (open.clearingSince) {
         this.change({ ...seen, clearingSince: null }, 'firing', { reason: 'the condition holds again' });
-      } else if (seen.value !== open.value || seen.summary !== open.summary) {
+      } else if (seen.value !== open.value || seen.summary !== open.summary || seen.description !== open.description || ruleEdited(open, rule)) {
         this.touch(seen);
       }
       return this.refreshAgent(open, e.agent);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertIn, alertsOf, expectFields, gql } from '../helpers/alerts';
+import { alertIn, alertsOf, createRule, expectFields, gql } from '../helpers/alerts';
 import { graphql } from '../helpers/client';
 import { registerAgent, waitFor } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -111,5 +111,32 @@ describe("an agent's tags as silences see them", () => {
     const { alert: read } = await gql(server.url, server.viewerToken, 'query($id: ID!) { alert(id: $id) { state agent { tags } } }', { id: alert.id });
     expect(read).toEqual({ state: 'FIRING', agent: { tags: [] } });
   });
+});
+
+describe('an edit of a rule', () => {
+  it('reaches the alerts it has open: their name, severity, labels and summary, and the silences that match them', async () => {
+    const environment = 'rule-edit';
+    const input = (over: Record<string, unknown>) => ({ name: 'edited rule', kind: 'AGENT_STATUS', severity: 'WARNING', scope: { environment }, labels: { team: 'a' }, summary: '{{rule.severity}} for {{labels.team}}', ...over });
+    const { rule } = await createRule(server.url, server.adminToken, input({}));
+    const agent = await registerAgent(server.url, server.enrollmentToken, { name: 'rule-edit-agent', environment, heartbeat_interval_seconds: 1 });
+    const alert = await alertIn(server.url, server.viewerToken, agent.id, 'FIRING', rule.name);
+    expect(alert).toMatchObject({ severity: 'WARNING', summary: 'warning for a' });
+    const silence = await create({ matchers: [{ name: 'team', value: 'b' }, { name: 'severity', value: 'critical' }], comment: 'team b pages are handled', endsAt: inHours(1) });
+    expect((await firing(agent.id, alert.id)).silencedBy).toEqual([]);
+
+    await gql(server.url, server.adminToken, 'mutation($id: ID!, $i: AlertRuleInput!) { updateAlertRule(id: $id, input: $i) { rule { id } } }', {
+      id: rule.id,
+      i: input({ name: 'edited rule, renamed', severity: 'CRITICAL', labels: { team: 'b' } }),
+    });
+    const after = await waitFor(async () => {
+      const a = await firing(agent.id, alert.id);
+      return a.severity === 'CRITICAL' && a;
+    }, { what: 'the open alert to take the edit' });
+    expect(after).toMatchObject({ id: alert.id, ruleName: 'edited rule, renamed', summary: 'critical for b', silencedBy: [silence.id] });
+    const { alert: read } = await gql(server.url, server.viewerToken, 'query($id: ID!) { alert(id: $id) { labels } }', { id: alert.id });
+    expect(read.labels).toEqual({ team: 'b' });
+  });
+
+  const firing = async (agentId: string, id: string) => (await alertsOf(server.url, server.viewerToken, agentId, ['FIRING'])).find((a: { id: string }) => a.id === id);
 });
 
