@@ -51,6 +51,27 @@ export const bulkStore = {
       .map(({ agentId, tag }) => ({ agentId, tag }));
   },
 
+  /**
+   * Those of `ids` that adding `tags` would take past `max` tags, in id order, at most
+   * `limit` of them, with how many tags each has and would hold, and how many there are in all.
+   */
+  async overTagLimit(tx: Db, ids: string[], tags: string[], max: number, limit: number): Promise<{ total: number; agents: { id: string; name: string; has: number; would: number }[] }> {
+    const rows = rowsOf<{ id: string; name: string; has: number; would: number; total: number }>(
+      await tx.execute(sql`
+        select id, name, has, would, count(*) over ()::int as total from (
+          select a.id::text as id, a.name, h.has,
+                 h.has + (select count(*) from unnest(${sql.param(tags)}::text[]) x(tag)
+                          where not exists (select 1 from agent_tags t where t.agent_id = a.id and t.tag = x.tag))::int as would
+          from agents a cross join lateral (select count(*)::int as has from agent_tags t where t.agent_id = a.id) h
+          where a.id = any(${sql.param(ids)}::uuid[])
+        ) s
+        where would > ${max} and would > has
+        order by id
+        limit ${limit}`),
+    );
+    return { total: rows[0]?.total ?? 0, agents: rows.map(({ id, name, has, would }) => ({ id, name, has: Number(has), would: Number(would) })) };
+  },
+
   /** Removes tags from many agents; returns the (agent, tag) pairs that were there. */
   async removeTagsMany(tx: Db, ids: string[], tags: string[]): Promise<{ agentId: string; tag: string }[]> {
     return rowsOf(

@@ -20,10 +20,19 @@ interface AgentEventPayload {
  * Appends events about agents changed in `tx` (each locked, or created, in it), each
  * carrying the agent as its row now stands.
  */
-export function appendAgentEvents(events: EventLog, tx: Db, changes: AgentChangeRow[]): Promise<void> {
+export function appendAgentEvents(events: EventLog, tx: Db, changes: AgentChangeRow[], opts: { slice?: number; between?: () => Promise<void> } = {}): Promise<void> {
   if (changes.length === 0) return Promise.resolve();
   const subjects = changes.map((c) => ({ kind: AGENT_KIND, subjectId: c.agentId }));
-  return events.appendWith(tx, subjects, (at) => agentStore.insertEvents(tx, at, changes));
+  const slice = opts.slice ?? changes.length;
+  if (changes.length <= slice) return events.appendWith(tx, subjects, (at) => agentStore.insertEvents(tx, at, changes));
+  // Many at once (bulk actions): a statement per slice, all stamped with the same time,
+  // with `between` (a turn of the event loop) from one to the next.
+  return events.appendWith(tx, subjects, async (at) => {
+    for (let i = 0; i < changes.length; i += slice) {
+      if (i > 0) await opts.between?.();
+      await agentStore.insertEvents(tx, at, changes.slice(i, i + slice));
+    }
+  });
 }
 
 /** An agent event as subscribers and the log query see it. */

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { badInput, type AppError } from '../errors';
 import { isUuid, Validator } from '../validation';
 import { AGENT_STATUSES, type AgentFilter, type AgentGroupBy, type AgentStatus, type MetadataMatcher } from './agents.types';
 
@@ -15,6 +16,7 @@ export interface Registration {
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/=@+-]*$/;
 const CONFIG_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/;
+/** Tags one agent holds at most, whoever set them (registration, an enrollment key, an admin, a bulk action). */
 export const MAX_TAGS = 64;
 export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_CONFIG_VALUE_BYTES = 64 * 1024;
@@ -63,6 +65,16 @@ export function tagList(v: Validator, raw: unknown, path: string): string[] {
   return [...tags].sort();
 }
 
+/**
+ * The refusal of a change that would leave an agent with more than MAX_TAGS tags:
+ * `has` tags now, `would` after the change.
+ */
+export function tooManyTags(agent: { id: string; name: string }, has: number, would: number, what = 'tags'): AppError {
+  return badInput({
+    [what]: `agent "${agent.name}" (${agent.id}) has ${has} tag${has === 1 ? '' : 's'}; this would give it ${would}, over the limit of ${MAX_TAGS} per agent. Nothing was changed: remove some of its tags first, or add fewer`,
+  });
+}
+
 export function parseTags(raw: unknown): string[] {
   const v = new Validator();
   const tags = tagList(v, raw, 'tags');
@@ -97,7 +109,7 @@ export function parseFilter(raw: Record<string, unknown> | null | undefined): Ag
   }
   if (raw.ids !== undefined && raw.ids !== null) {
     const ids = Array.isArray(raw.ids) ? raw.ids : [raw.ids];
-    if (ids.length === 0 || ids.length > MAX_FILTER_IDS) v.fail('filter.ids', `must hold 1 to ${MAX_FILTER_IDS} agent ids (leave it out for every agent)`);
+    if (ids.length === 0 || ids.length > MAX_FILTER_IDS) v.fail('filter.ids', `must hold 1 to ${MAX_FILTER_IDS} agent ids; to select by the other fields alone, leave ids out`);
     else if (!ids.every((id) => typeof id === 'string' && isUuid(id))) v.fail('filter.ids', 'must hold agent ids (UUIDs)');
     else filter.ids = [...new Set((ids as string[]).map((id) => id.toLowerCase()))];
   }

@@ -4,9 +4,9 @@ import { invalidAgentToken } from '../auth/agent-tokens';
 import { authorize, requirePrincipal, verifyAgentToken } from '../auth/authenticator';
 import { actorOf, hashToken, newAgentToken, type Principal } from '../auth/tokens';
 import type { Db } from '../db';
-import { AppError } from '../errors';
+import { AppError, badInput } from '../errors';
 import { appendAgentEvents } from './agents.events';
-import { parseRegistration } from './agents.input';
+import { MAX_TAGS, parseRegistration } from './agents.input';
 import type { AgentDeps } from './agents.service';
 import { publicAgent, type PublicAgent } from './agents.snapshot';
 import { agentStore, type AgentChangeRow } from './agents.store';
@@ -49,6 +49,13 @@ export async function registerAgent(deps: AgentDeps, principal: Principal | unde
   const key = caller.role === 'enrollment' ? caller.key : undefined;
   const input = parseRegistration(raw, deps.config, key?.defaultEnvironment);
   const keyTags = key?.defaultTags ?? [];
+  // The tags sent and the key's are each within MAX_TAGS; together they must be too.
+  const merged = new Set([...(input.tags ?? []), ...keyTags]).size;
+  if (merged > MAX_TAGS) {
+    throw badInput({
+      tags: `with the enrollment key's ${keyTags.length} default tags, these would give the agent ${merged} tags, over the limit of ${MAX_TAGS} per agent; send at most ${MAX_TAGS - keyTags.length} tags the key does not give`,
+    });
+  }
   const now = deps.clock.now();
   const fields = {
     type: input.type,
@@ -97,7 +104,7 @@ export async function registerAgent(deps: AgentDeps, principal: Principal | unde
       const row = await agentStore.update(tx, existing, { ...fields, statusChangedAt, tokenHash: hashToken(token) });
       const changed = (['type', 'metadata'] as const).filter((f) => !isDeepStrictEqual(current[f], row[f]));
       const changes: AgentChangeRow[] = [{ agentId: existing, type: 'updated', status: row.status, data: { reregistered: true, changed, actor: actorOf(caller) } }];
-      const tagChange = input.tags || keyTags.length ? await registrationTags(tx, existing, input.tags, keyTags) : undefined;
+      const tagChange = input.tags || keyTags.length ? await registrationTags(tx, current, input.tags, keyTags) : undefined;
       if (tagChange) changes.push({ agentId: existing, type: 'tags_changed', data: { ...tagChange.diff, reregistered: true, actor: actorOf(caller) } });
       if (current.heartbeatIntervalSeconds !== row.heartbeatIntervalSeconds) {
         changes.push({
@@ -141,16 +148,27 @@ function guardReregistration(caller: Principal, current: AgentRow, now: Date): v
  */
 async function registrationTags(
   tx: Db,
-  agentId: string,
+  agent: AgentRow,
   sent: string[] | undefined,
   keyTags: string[],
 ): Promise<{ tags: string[]; diff: { added: string[]; removed: string[] } } | undefined> {
+  const agentId = agent.id;
   const before = await agentStore.tagSources(tx, agentId);
   const had = new Set(before.map((t) => t.tag));
   const wanted = [...new Set([...(sent ?? []), ...keyTags])];
   const keep = new Set(wanted);
   const removed = sent ? before.filter((t) => t.source === 'agent' && !keep.has(t.tag)).map((t) => t.tag) : [];
   const added = wanted.filter((t) => !had.has(t)).sort();
+  // An admin's tags stay whatever a registration sends: with them, the agent may pass the limit.
+  const would = before.length - removed.length + added.length;
+  if (added.length > 0 && would > MAX_TAGS) {
+    const admins = before.filter((t) => t.source === 'admin').length;
+    throw badInput({
+      tags:
+        `agent "${agent.name}" (${agentId}) has ${before.length} tags, ${admins} of them set by an admin (a registration cannot remove those); ` +
+        `this registration would give it ${would}, over the limit of ${MAX_TAGS} per agent. Nothing was changed: send fewer tags, or ask an admin to remove some of its tags`,
+    });
+  }
   // The key's tags become an admin's even where the agent had set them already.
   await agentStore.putTags(tx, agentId, keyTags, 'admin');
   if (added.length === 0 && removed.length === 0) return undefined;

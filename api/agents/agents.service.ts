@@ -10,7 +10,7 @@ import type { LivenessPolicy } from '../liveness/policy';
 import { isUuid } from '../validation';
 import { appendAgentEvents } from './agents.events';
 import { agentFilterSql } from './agents.filter';
-import { parseConfigKey, parseConfigValue, parseFilter, parseGroupBy, parseTags } from './agents.input';
+import { MAX_TAGS, parseConfigKey, parseConfigValue, parseFilter, parseGroupBy, parseTags, tooManyTags } from './agents.input';
 import { registerAgent } from './agents.registration';
 import type { PublicAgent } from './agents.snapshot';
 import { agentStore, type AgentChangeRow } from './agents.store';
@@ -171,9 +171,10 @@ export class AgentService {
   /** An admin's tag edit: `next` gives the new tags and those the admin names (which become the admin's). */
   private async changeTags(principal: Principal, agentId: string, next: (current: string[]) => { tags: string[]; claimed: string[] }): Promise<{ id: string }> {
     await this.deps.events.transaction(async (tx) => {
-      await this.lock(tx, agentId);
+      const row = await this.lock(tx, agentId);
       const current = await agentStore.tagsOf(tx, agentId);
       const { tags, claimed } = next(current);
+      if (tags.length > MAX_TAGS && tags.length > current.length) throw tooManyTags(row, current.length, tags.length);
       const added = tags.filter((t) => !current.includes(t));
       const removed = current.filter((t) => !tags.includes(t));
       await agentStore.putTags(tx, agentId, claimed, 'admin');

@@ -11,7 +11,7 @@ import { toGraphQLError } from '../graphql/errors';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
 import { checkVariables } from '../validation';
-import { readBody, sendJson, tooManyContainers } from './http';
+import { bodyCoding, decodeBody, readBody, sendJson, tooManyContainers, type BodyCoding } from './http';
 
 /** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
 function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
@@ -245,7 +245,23 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
     else if (req.method !== 'HEAD') {
       // Read here, within the size limit; yoga's Node adapter takes an already-read body
       // from `req.body`, and a parsed JSON object without turning it back into a stream.
-      const body = await readBody(req);
+      // Undoes a Content-Encoding (gzip, deflate), or refuses one it does not know (415),
+      // so yoga never reads a compressed body as JSON.
+      let coding: BodyCoding;
+      try {
+        coding = bodyCoding(req);
+      } catch (err) {
+        return sendRefusal(res, err as AppError);
+      }
+      const raw = await readBody(req);
+      let body: Buffer;
+      try {
+        body = await decodeBody(raw, coding);
+      } catch (err) {
+        if (err instanceof AppError) return sendRefusal(res, err);
+        throw err;
+      }
+      delete req.headers['content-encoding'];
       const tooMany = tooManyContainers(body);
       if (tooMany) return sendRefusal(res, tooMany);
       if (isFormEncoded(req)) params = new URLSearchParams(body.toString('utf8'));

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { AppError } from '../errors';
 import { encodeAnswer } from './compression';
 
@@ -104,8 +106,67 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
+/**
+ * What a JSON body of REST or GraphQL may inflate to under `Content-Encoding`: the metric
+ * doors' limit for JSON. JSON.parse reads it in one turn of the event loop.
+ */
+export const MAX_INFLATED_JSON_BYTES = 8 * 1024 * 1024;
+
+/** The Content-Encodings a REST or GraphQL body may have, as the 415 names them. */
+const ACCEPTED_ENCODINGS = 'gzip, deflate or identity';
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
+
+export type BodyCoding = 'identity' | 'gzip' | 'deflate';
+
+/** The request's Content-Encoding, or a 415 for one this server does not decode (one coding at most; identity is none). */
+export function bodyCoding(req: IncomingMessage): BodyCoding {
+  const header = req.headers['content-encoding'];
+  if (header === undefined) return 'identity';
+  const codings = header
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return 'identity';
+  if (codings.length === 1) {
+    if (codings[0] === 'gzip' || codings[0] === 'x-gzip') return 'gzip';
+    if (codings[0] === 'deflate') return 'deflate';
+  }
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be ${ACCEPTED_ENCODINGS} (one coding at most), got "${header}"`);
+}
+
+/**
+ * Undoes a body's Content-Encoding (see bodyCoding, which refuses any other before the
+ * body is read): gzip, or deflate (zlib, or raw deflate as some clients send it),
+ * inflated to `maxInflated` bytes at most (413 past it, 400 when the body is not what its
+ * coding says).
+ */
+export async function decodeBody(body: Buffer, coding: BodyCoding, maxInflated = MAX_INFLATED_JSON_BYTES): Promise<Buffer> {
+  if (coding === 'identity') return body;
+  // Output chunks of about eight times the body (16–256 KiB): each chunk is a turn of the
+  // event loop, so a bomb inflating to the limit takes a few dozen, not thousands.
+  const options = { maxOutputLength: maxInflated, chunkSize: Math.min(256 * 1024, Math.max(16 * 1024, body.length * 8)) };
+  try {
+    if (coding === 'gzip') return await gunzip(body, options);
+    // RFC 9110's deflate is zlib (RFC 1950): a first byte 0x?8 and a header divisible by 31.
+    const zlibHeader = body.length >= 2 && (body[0] & 0x0f) === 8 && ((body[0] << 8) | body[1]) % 31 === 0;
+    return await (zlibHeader ? inflate : inflateRaw)(body, options);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AppError('PAYLOAD_TOO_LARGE', `the body decompresses to more than ${maxInflated} bytes; send less in one request`);
+    }
+    throw new AppError('BAD_REQUEST', `the body is not valid ${coding}, as its Content-Encoding says: ${(err as Error).message}`);
+  }
+}
+
+/** A REST body that must be a JSON object, its Content-Encoding undone (see decodeBody). */
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await readBody(req);
+  const coding = bodyCoding(req);
+  // Without a coding (every heartbeat), no further step.
+  const body = coding === 'identity' ? await readBody(req) : await decodeBody(await readBody(req), coding);
   if (body.length === 0) throw new AppError('BAD_REQUEST', 'request body must be a JSON object');
   const value = parseJsonBody(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

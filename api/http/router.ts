@@ -35,14 +35,20 @@ export function routeLabel(route: Route): string {
   return label;
 }
 
-/** Finds the route for a request; a known path with another method is a 405, not a 404. */
+/**
+ * Finds the route for a request; a known path with another method is a 405, not a 404.
+ * HEAD is answered by the GET route, as RFC 9110 asks: the same status and headers, and
+ * node:http leaves the body out of an answer to HEAD.
+ */
 export function match(routes: Route[], method: string, pathname: string): { route: Route; params: string[] } {
   let allowed: Set<string> | undefined;
+  const wanted = method === 'HEAD' ? 'GET' : method;
   for (const route of routes) {
     const m = route.path.exec(pathname);
     if (!m) continue;
-    if (route.method === method) return { route, params: m.slice(1).map(safeDecode) };
+    if (route.method === wanted) return { route, params: m.slice(1).map(safeDecode) };
     (allowed ??= new Set()).add(route.method);
+    if (route.method === 'GET') allowed.add('HEAD');
   }
   if (allowed) throw methodNotAllowed(method, pathname, [...allowed].sort());
   throw new AppError('NOT_FOUND', `no route for ${method} ${pathname}`);

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../app';
 import type { Principal } from '../auth/tokens';
+import { AppError } from '../errors';
 import { createContext } from '../graphql/context';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
@@ -13,6 +14,16 @@ import type { GraphQLDoor } from './graphql';
 import { checkVariables } from '../validation';
 import { MAX_BODY_BYTES } from './http';
 import { TurnWriter } from './turn-writer';
+
+/** A close frame's reason holds at most 123 bytes of UTF-8: a longer one is cut, at a character's end. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 120);
+  while (Buffer.byteLength(cut) > 120) cut = cut.slice(0, -1);
+  // Never half of a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
 
 /** Messages of one socket handled per turn of the event loop, and most held before it is no longer read. */
 const MESSAGES_PER_TURN = 8;
@@ -45,6 +56,8 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
     return { ...rest, extensions: ext };
   };
   const principals = new WeakMap<object, Principal>();
+  /** Why a socket's connection_init was refused: the reason of its 4403. */
+  const refusals = new WeakMap<object, string>();
   const { config } = app;
   /** Sockets per address that have not yet sent a valid connection_init; a socket leaves the count once accepted or closed. */
   const unaccepted = new Map<string, number>();
@@ -62,16 +75,27 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
     schema,
     // Short: a socket that has not said who it is holds a slot that others may need.
     connectionInitWaitTimeout: config.wsInitTimeoutMs,
+    // A refused connection_init closes with 4403 and a reason saying what is missing.
     onConnect: (ctx) => {
-      settleOf.get(ctx.extra.socket)?.();
+      const socket = ctx.extra.socket;
+      settleOf.get(socket)?.();
+      let principal: Principal | undefined;
       try {
-        const principal = app.authenticator.authenticate(ctx.connectionParams?.authorization);
-        if (!principal || (principal.role !== 'admin' && principal.role !== 'viewer')) return false;
-        principals.set(ctx.extra.socket, principal);
-        return true;
-      } catch {
+        principal = app.authenticator.authenticate(ctx.connectionParams?.authorization);
+      } catch (err) {
+        refusals.set(socket, `Forbidden: ${err instanceof AppError ? err.message : 'the token is not valid'}`);
         return false;
       }
+      if (!principal) {
+        refusals.set(socket, 'Forbidden: send {"authorization":"Bearer <admin or viewer token>"} as the connection_init payload');
+        return false;
+      }
+      if (principal.role !== 'admin' && principal.role !== 'viewer') {
+        refusals.set(socket, `Forbidden: subscriptions need an admin or viewer token, not ${principal.role === 'agent' ? 'an agent' : `an ${principal.role}`} token`);
+        return false;
+      }
+      principals.set(socket, principal);
+      return true;
     },
     // The same limits as over HTTP: parsed within the token limit, validated with the
     // depth, alias and directive rules, then introspection and cost checked.
@@ -122,7 +146,7 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
     for (const socket of wss.clients) {
       const principal = principals.get(socket);
       const key = principal && principal.role !== 'agent' ? principal.key : undefined;
-      if (key && !app.keys.inForce(key.id)) socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked or has expired');
+      if (key && !app.keys.inForce(key.id)) socket.close(CloseCode.Forbidden, closeReason(`Forbidden: the API key "${key.name}" was revoked or has expired`));
     }
   });
 
@@ -169,7 +193,7 @@ export function createWebSocketDoor(app: App, graphql: GraphQLDoor): WebSocketDo
           if (socket.readyState !== socket.OPEN) return;
           return writer.send(data);
         },
-        close: (code, reason) => socket.close(code, reason),
+        close: (code, reason) => socket.close(code, closeReason((code === CloseCode.Forbidden ? refusals.get(socket) : undefined) ?? reason ?? '')),
         onMessage: (cb) => {
           // ws hands over every frame of a chunk in one turn of the event loop: a burst of
           // ten thousand messages would hold it for seconds. They are queued and handled a

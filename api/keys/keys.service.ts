@@ -42,6 +42,13 @@ export function secretPrefix(token: string): string {
 
 const MAX_KEYS_LISTED = 1000;
 
+/**
+ * An admin key counts as one left in force, for the last-admin guard, only when it stays
+ * in force at least this long: revoking the last key without an expiry while the only
+ * other one expires in seconds would lock everybody out all the same.
+ */
+export const LAST_ADMIN_MARGIN_MS = 60 * 60 * 1000;
+
 /** Admin-only management of API keys; every change is an event naming the key that made it. */
 export class KeyService {
   constructor(private readonly deps: { db: Db; events: EventLog; clock: Clock; ring: KeyRing }) {}
@@ -117,25 +124,54 @@ export class KeyService {
     return result;
   }
 
-  /** Revokes a key at once on this replica, and within the key ring's refresh interval on every other. */
+  /**
+   * Revokes a key at once on this replica, and within the key ring's refresh interval on
+   * every other. The last admin key in force cannot be revoked (CONFLICT), nor one whose
+   * revocation would leave only admin keys that expire within LAST_ADMIN_MARGIN_MS.
+   *
+   * Lock order, the same in every revocation so that concurrent ones wait for each other
+   * rather than deadlock: the key's subject (EventLog.lockSubjects, before any row lock,
+   * which would give the transaction an id), then, for an admin key, every admin key in
+   * force in id order (the key itself among them), then the key's own row.
+   */
   async revoke(principal: Principal | undefined, id: string): Promise<PublicApiKey> {
     authorize(principal, 'admin');
+    if (!isUuid(id)) throw notFound(`API key ${id}`);
     const row = await this.deps.events.transaction(async (tx) => {
-      const key = await this.lock(tx, id);
-      if (key.revokedAt) return key;
+      await this.deps.events.lockSubjects(tx, API_KEY_KIND, [id]);
+      // A key's role never changes: read unlocked, it tells whether the admins need locking.
+      const seen = await keyStore.get(tx, id);
+      if (!seen) throw notFound(`API key ${id}`);
       const now = this.deps.clock.now();
-      if (key.role === 'admin' && this.state(key, now) === 'active') {
-        const admins = await keyStore.lockActiveAdmins(tx, now);
-        if (admins.length <= 1) {
-          throw new AppError('CONFLICT', `"${key.name}" is the last admin key in force; create another admin key before revoking it`);
-        }
-      }
+      const admins = seen.role === 'admin' && !seen.revokedAt ? await keyStore.lockActiveAdmins(tx, now) : [];
+      const key = await keyStore.lock(tx, id);
+      if (!key) throw notFound(`API key ${id}`);
+      if (key.revokedAt) return key;
+      if (key.role === 'admin' && this.state(key, now) === 'active') this.guardLastAdmin(key, admins, now);
       const revoked = await keyStore.revoke(tx, key.id, now, actorOf(principal!));
       await this.append(tx, revoked, 'revoked', principal!, {});
       return revoked;
     });
     await this.deps.ring.refresh();
     return this.public(row);
+  }
+
+  /**
+   * Refuses to revoke `key` unless another admin key stays in force for LAST_ADMIN_MARGIN_MS
+   * at least: one that expires in seconds would leave the fleet without an admin as surely
+   * as none. `admins`: the admin keys in force, locked.
+   */
+  private guardLastAdmin(key: ApiKeyRow, admins: Pick<ApiKeyRow, 'id' | 'name' | 'expiresAt'>[], now: Date): void {
+    const until = now.getTime() + LAST_ADMIN_MARGIN_MS;
+    const others = admins.filter((a) => a.id !== key.id);
+    if (others.some((a) => !a.expiresAt || a.expiresAt.getTime() > until)) return;
+    const expiring = others.map((a) => `"${a.name}" expires at ${a.expiresAt!.toISOString()}`);
+    throw new AppError(
+      'CONFLICT',
+      `"${key.name}" is the last admin key in force` +
+        (expiring.length > 0 ? ` for the next hour (${expiring.join(', ')})` : '') +
+        '; create another admin key (without an expiry, or expiring later than an hour from now) before revoking it',
+    );
   }
 
   /** Key events, oldest first: the `last` ones before `before` (default: the newest). */

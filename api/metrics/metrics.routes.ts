@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { App } from '../app';
 import type { Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
 import { AppError } from '../errors';
-import { parseJsonBody, readBody, sendJson } from '../http/http';
+import { decodeBody, MAX_INFLATED_JSON_BYTES, parseJsonBody, readBody, sendJson } from '../http/http';
 import type { Route } from '../http/router';
 import { authorizePush, type IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.args';
@@ -14,32 +12,17 @@ import { DecodeError, TooLargeError } from './protobuf.wire';
 import { OtlpResponse, RpcStatus } from './proto';
 import { decodeRemoteWrite } from './remote-write.decoder';
 
-const gunzip = promisify(zlib.gunzip);
-
 export const OTLP_METRICS_PATH = '/v1/metrics';
 
-/**
- * JSON bodies decode to at most this much whatever METRICS_MAX_DECODED_BYTES allows:
- * JSON.parse reads in one turn of the event loop (16 MiB of one string held it for a
- * quarter of a second), and 20 000 points, the most a request may carry, take 2-3 MiB.
- */
-const MAX_JSON_DECODED_BYTES = 8 * 1024 * 1024;
-
-/** Reads a body within the metric doors' limit and undoes `Content-Encoding: gzip`; a JSON body to MAX_JSON_DECODED_BYTES at most. */
+/** Reads a body within the metric doors' limit and undoes `Content-Encoding: gzip`; a JSON body to MAX_INFLATED_JSON_BYTES at most. */
 async function readEncodedBody(req: IncomingMessage, config: MetricsConfig, allowed: string[], json: boolean): Promise<Buffer> {
-  const maxDecoded = json ? Math.min(config.maxDecodedBytes, MAX_JSON_DECODED_BYTES) : config.maxDecodedBytes;
+  // JSON.parse reads in one turn of the event loop (16 MiB of one string held it for a
+  // quarter of a second), and 20 000 points, the most a request may carry, take 2-3 MiB.
+  const maxDecoded = json ? Math.min(config.maxDecodedBytes, MAX_INFLATED_JSON_BYTES) : config.maxDecodedBytes;
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (!allowed.includes(encoding)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be ${allowed.join(' or ')}, got "${encoding}"`);
   const body = await readBody(req, config.maxBodyBytes);
-  if (encoding !== 'gzip') return body;
-  try {
-    // Output chunks of about eight times the body (16–256 KiB): each chunk is a turn of the
-    // event loop, and a bomb inflating to the limit in 16 KiB chunks took thousands.
-    return await gunzip(body, { maxOutputLength: maxDecoded, chunkSize: Math.min(256 * 1024, Math.max(16 * 1024, body.length * 8)) });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new AppError('PAYLOAD_TOO_LARGE', `the body decompresses to more than ${maxDecoded} bytes`);
-    throw new AppError('BAD_REQUEST', `the body is not valid gzip: ${(err as Error).message}`);
-  }
+  return encoding === 'gzip' ? decodeBody(body, 'gzip', maxDecoded) : body;
 }
 
 const mediaType = (req: IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

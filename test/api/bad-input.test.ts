@@ -282,11 +282,12 @@ describe('paths and methods', () => {
   it('answers 405 METHOD_NOT_ALLOWED, with an Allow header, to a known path asked with another method', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
     // "register" also fits the {id} routes, which then answer 404 for it; Allow says so.
+    // A GET route answers HEAD too.
     const cases: [string, string, string][] = [
-      ['PUT', '/api/v1/agents/register', 'DELETE, GET, POST'],
-      ['POST', '/api/v1/agents/', 'GET'],
-      ['PATCH', `/api/v1/agents/${id}`, 'DELETE, GET'],
-      ['PUT', `/api/v1/agents/${id}/configuration`, 'GET'],
+      ['PUT', '/api/v1/agents/register', 'DELETE, GET, HEAD, POST'],
+      ['POST', '/api/v1/agents/', 'GET, HEAD'],
+      ['PATCH', `/api/v1/agents/${id}`, 'DELETE, GET, HEAD'],
+      ['PUT', `/api/v1/agents/${id}/configuration`, 'GET, HEAD'],
     ];
     for (const [method, path, allow] of cases) {
       const res = await request(server.url + path, { method, token: server.adminToken });

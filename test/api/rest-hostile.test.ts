@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyError, rawRequest, registerRest } from '../helpers/agents';
+import { graphql, request } from '../helpers/client';
+import { OffsetClock, rawWs, waitFor } from '../helpers/liveness';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * Smaller edges of the public doors: HEAD on REST reads, the reasons a refused WebSocket
+ * is given, and bulk-action refusals that say what to fix.
+ */
+const clock = new OffsetClock();
+let server: TestServer;
+let agent: { id: string; token: string };
+beforeAll(async () => {
+  server = await startTestServer({ clock, env: { API_KEY_REFRESH_MS: '200' } });
+  const res = await registerRest(server.url, server.enrollmentToken, { name: 'head-agent' });
+  expect(res.status).toBe(201);
+  agent = { id: res.body.id, token: res.body.token };
+});
+afterAll(() => server?.close());
+
+const bytes = (text: string) => Buffer.byteLength(text);
+
+describe('HEAD on REST reads', () => {
+  it('answers as GET would, with the same status and headers and no body', async () => {
+    for (const [path, token] of [
+      ['/api/v1/agents/', server.viewerToken],
+      [`/api/v1/agents/${agent.id}`, server.viewerToken],
+      [`/api/v1/agents/${agent.id}/configuration`, agent.token],
+    ] as const) {
+      const get = await rawRequest(server.url, { method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
+      const head = await rawRequest(server.url, { method: 'HEAD', path, headers: { authorization: `Bearer ${token}` } });
+      expect(get.status, path).toBe(200);
+      expect(head.status, path).toBe(200);
+      expect(head.body, path).toBeUndefined();
+      expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+      expect(Number(head.headers.get('content-length'))).toBe(bytes(JSON.stringify(get.body)));
+    }
+  });
+
+  it('answers HEAD with the refusals GET gets: 401 without a token, 404 for an agent that is not there', async () => {
+    expect((await rawRequest(server.url, { method: 'HEAD', path: '/api/v1/agents/' })).status).toBe(401);
+    const missing = await rawRequest(server.url, { method: 'HEAD', path: '/api/v1/agents/00000000-0000-4000-8000-000000000000', headers: { authorization: `Bearer ${server.viewerToken}` } });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toBeUndefined();
+  });
+
+  it('names HEAD beside GET in the Allow header of a 405', async () => {
+    const res = await request(`${server.url}/api/v1/agents/`, { method: 'PUT', token: server.adminToken });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    // HEAD is no way around a route that has no GET.
+    const head = await rawRequest(server.url, { method: 'HEAD', path: `/api/v1/agents/${agent.id}/heartbeat`, headers: { authorization: `Bearer ${agent.token}` } });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('a WebSocket refused with 4403', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['no payload', () => undefined, /send \{"authorization":"Bearer <admin or viewer token>"\}/],
+    ['a token the server never issued', () => ({ authorization: 'Bearer not-a-real-token-at-all' }), /the token is not valid/],
+    ['a header that is no bearer token', () => ({ authorization: `Basic ${server.adminToken}` }), /Authorization must be "Bearer <token>"/],
+    ['the enrollment token', () => ({ authorization: `Bearer ${server.enrollmentToken}` }), /need an admin or viewer token, not an enrollment token/],
+    ["an agent's token", () => ({ authorization: `Bearer ${agent.token}` }), /need an admin or viewer token, not an agent token/],
+  ];
+  for (const [what, payload, reason] of cases) {
+    it(`says what is forbidden when connection_init carries ${what}`, async () => {
+      const socket = rawWs(server.url, payload());
+      const closed = await socket.closed;
+      expect(closed.code).toBe(4403);
+      expect(closed.reason).toMatch(/^Forbidden: /);
+      expect(closed.reason).toMatch(reason);
+      expect(bytes(closed.reason)).toBeLessThanOrEqual(123);
+    });
+  }
+
+  it('names an expired key, and cuts a reason that would pass the 123 bytes a close frame holds', async () => {
+    const name = `k-${'é'.repeat(60)}`;
+    const created = await graphql(server.url, server.adminToken, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret key { id } } }', {
+      input: { name, role: 'VIEWER', expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() },
+    });
+    expect(created.body.errors).toBeUndefined();
+    const { secret, key } = created.body.data.createApiKey;
+    // In force: accepted. Then revoked: the open socket is closed, naming the key.
+    const open = rawWs(server.url, { authorization: `Bearer ${secret}` });
+    await waitFor(() => open.acked(), { what: 'the socket to be accepted' });
+    expect((await graphql(server.url, server.adminToken, 'mutation($id: ID!) { revokeApiKey(id: $id) { state } }', { id: key.id })).body.errors).toBeUndefined();
+    const revoked = await open.closed;
+    expect(revoked.code).toBe(4403);
+    expect(revoked.reason).toMatch(/^Forbidden: the API key "k-é+/);
+    expect(bytes(revoked.reason)).toBeLessThanOrEqual(123);
+    expect(revoked.reason.endsWith('…')).toBe(true);
+
+    const expiring = await graphql(server.url, server.adminToken, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
+      input: { name: 'short-lived', role: 'VIEWER', expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() },
+    });
+    clock.advance(120_000);
+    const late = rawWs(server.url, { authorization: `Bearer ${expiring.body.data.createApiKey.secret}` });
+    const closed = await late.closed;
+    expect(closed.code).toBe(4403);
+    expect(closed.reason).toMatch(/^Forbidden: the API key "short-lived" expired at /);
+  });
+});
+
+describe('bulk-action refusals', () => {
+  const ADD = 'mutation($f: AgentFilter!, $tags: [String!]!) { bulkAddAgentTags(filter: $f, tags: $tags) { selected } }';
+  const refusal = async (f: Record<string, unknown>) => {
+    const res = await graphql(server.url, server.adminToken, ADD, { f, tags: ['x'] });
+    expect(res.status).toBe(400);
+    const error = onlyError(res);
+    expect(error.extensions?.code).toBe('BAD_USER_INPUT');
+    return error.extensions?.fields as Record<string, string>;
+  };
+
+  it('a filter that selects nothing is told so, without talk of ids it did not give', async () => {
+    const fields = await refusal({ environment: 'nowhere' });
+    expect(Object.keys(fields)).toEqual(['filter']);
+    expect(fields.filter).toMatch(/selects no agent/);
+    expect(fields.filter).toMatch(/agentSelectionPreview/);
+    expect(fields.filter).not.toMatch(/\bids?\b/);
+  });
+
+  it('ids that name no registered agent are told so, with the rest of the filter named', async () => {
+    const gone = '00000000-0000-4000-8000-000000000000';
+    expect((await refusal({ ids: [gone] })).filter).toMatch(/none of its 1 id names a registered agent/);
+    // The agent exists, but not in that environment.
+    expect((await refusal({ ids: [agent.id], environment: 'nowhere' })).filter).toMatch(/none of its 1 id names a registered agent that also matches environment/);
+  });
+
+  it('an empty id list is not told to leave ids out "for every agent"', async () => {
+    const res = await graphql(server.url, server.adminToken, ADD, { f: { ids: [] }, tags: ['x'] });
+    const fields = onlyError(res).extensions?.fields as Record<string, string>;
+    expect(Object.keys(fields)).toEqual(['filter.ids']);
+    expect(fields['filter.ids']).not.toMatch(/every agent/);
+    expect(fields['filter.ids']).toMatch(/1 to 10000/);
+  });
+});
