@@ -3,6 +3,7 @@ import { builder } from '../graphql/builder';
 import type { GraphQLContext } from '../graphql/context';
 import { BatchLoader } from '../graphql/loader';
 import type { AlertEvent } from './alerts.events';
+import type { AlertService } from './alerts.service';
 import type { Alert, AgentRef } from './alerts.types';
 import { SeverityEnum, AlertRuleRef } from './rules.schema';
 import { DeliveryRef } from '../notifications/notifications.schema';
@@ -71,6 +72,14 @@ const openAlertsOf = (ctx: GraphQLContext) => {
   return l;
 };
 
+/** An alert's timeline, read once however many of its fields (timeline, timelineTruncated) a request asks for. */
+const timelines = new WeakMap<Alert, ReturnType<AlertService['timeline']>>();
+const timelineOf = (a: Alert, alerts: AlertService) => {
+  let t = timelines.get(a);
+  if (!t) timelines.set(a, (t = alerts.timeline(a.id)));
+  return t;
+};
+
 AlertRef.implement({
   description: 'One episode of a rule for an agent: pending, firing, resolved.',
   fields: (t) => ({
@@ -107,11 +116,11 @@ AlertRef.implement({
     timeline: t.field({
       type: [AlertEventRef],
       description: 'Its steps, oldest first: every one, or the latest 200 when it has more (then `timelineTruncated` is true).',
-      resolve: async (a, _args, ctx) => (await ctx.services.alerts.timeline(a.id)).events,
+      resolve: async (a, _args, ctx) => (await timelineOf(a, ctx.services.alerts)).events,
     }),
     timelineTruncated: t.boolean({
       description: 'Whether `timeline` left out older steps: it holds the latest 200 of them.',
-      resolve: async (a, _args, ctx) => (await ctx.services.alerts.timeline(a.id)).truncated,
+      resolve: async (a, _args, ctx) => (await timelineOf(a, ctx.services.alerts)).truncated,
     }),
     deliveries: t.field({
       type: [DeliveryRef],

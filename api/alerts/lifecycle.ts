@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../db';
 import type { EventLog } from '../events/events.log';
 import { ALERT_KIND, alertEvent, type AlertChange, type AlertEventType } from './alerts.events';
@@ -48,8 +49,13 @@ function text(rule: Rule, e: Evaluation) {
 }
 
 /** Whether the rule's name, severity or labels differ from those its open alert carries. */
-const ruleEdited = (a: StoredAlert, rule: Rule) =>
-  a.ruleName !== rule.name || a.severity !== rule.severity || JSON.stringify(a.labels) !== JSON.stringify(rule.labels);
+const ruleEdited = (a: StoredAlert, rule: Rule) => a.ruleName !== rule.name || a.severity !== rule.severity || !isDeepStrictEqual({ ...a.labels }, { ...rule.labels });
+
+/** Whether two views of an agent agree on everything an alert keeps of it (tags in order, metadata whatever its key order). */
+const sameAgent = (a: AgentRef, b: AgentRef) =>
+  a === b ||
+  (a.id === b.id && a.name === b.name && a.type === b.type && a.host === b.host && a.port === b.port && a.environment === b.environment && a.status === b.status &&
+    sameIds(a.tags, b.tags) && isDeepStrictEqual({ ...a.metadata }, { ...b.metadata }));
 
 /**
  * The transitions of one (rule, agent) episode, as a collector: evaluators call `step`
@@ -105,15 +111,18 @@ export class AlertBatch {
   /**
    * Keeps an open alert's agent as it is now: its tags and metadata are what silences
    * match, so an agent tagged into (or out of) a silence's selection mutes (or unmutes)
-   * the alerts it already has, not only those it gets next. Returns the alert as it stands.
+   * the alerts it already has, not only those it gets next. `alert` is the alert as it
+   * was stored; the silences are matched again only when its agent (or, with
+   * `ruleEdited`, its rule's labels) changed. Returns the alert as it now stands.
    */
-  refreshAgent(alert: StoredAlert, agent: AgentRef): StoredAlert {
+  refreshAgent(alert: StoredAlert, agent: AgentRef, ruleEdited = false): StoredAlert {
     const current = this.current.get(alert.id) ?? alert;
-    if (current.state === 'resolved') return current;
+    const moved = !sameAgent(alert.agent, agent);
+    if (current.state === 'resolved' || (!moved && !ruleEdited)) return current;
     const next = { ...current, agent };
     const ids = silencesOf(next, this.silences);
     if (!sameIds(current.silencedBy, ids)) this.applySilences(next, ids);
-    else if (JSON.stringify(current.agent) !== JSON.stringify(agent)) this.touch(next);
+    else if (!sameAgent(current.agent, agent)) this.touch(next);
     return this.current.get(alert.id) ?? current;
   }
 
@@ -158,6 +167,7 @@ export class AlertBatch {
         return this.current.get(alert.id);
       }
       // The rule as it is now: an edit of its name, severity or labels reaches the alerts it has open.
+      const edited = ruleEdited(open, rule);
       const seen = { ...open, ruleName: rule.name, severity: rule.severity, labels: rule.labels, value: e.value, agent: e.agent, ...text(rule, e) };
       if (open.state === 'pending') {
         const streak = open.streak + 1;
@@ -166,10 +176,10 @@ export class AlertBatch {
         else this.touch({ ...seen, streak });
       } else if (open.clearingSince) {
         this.change({ ...seen, clearingSince: null }, 'firing', { reason: 'the condition holds again' });
-      } else if (seen.value !== open.value || seen.summary !== open.summary || seen.description !== open.description || ruleEdited(open, rule)) {
+      } else if (seen.value !== open.value || seen.summary !== open.summary || seen.description !== open.description || edited) {
         this.touch(seen);
       }
-      return this.refreshAgent(open, e.agent);
+      return this.refreshAgent(open, e.agent, edited);
     }
     if (!open) return undefined;
     if (open.state === 'pending') {

@@ -107,8 +107,9 @@ export function parseJsonBody(body: Buffer): unknown {
 }
 
 /**
- * What a JSON body of REST or GraphQL may inflate to under `Content-Encoding`: the metric
- * doors' limit for JSON. JSON.parse reads it in one turn of the event loop.
+ * What a JSON body of the metric doors may inflate to: JSON.parse reads it in one turn of
+ * the event loop. REST and GraphQL bodies inflate to MAX_BODY_BYTES, the most they may be
+ * plain: a few KiB of gzip must not buy what a megabyte of text cannot.
  */
 export const MAX_INFLATED_JSON_BYTES = 8 * 1024 * 1024;
 
@@ -144,7 +145,7 @@ export function bodyCoding(req: IncomingMessage): BodyCoding {
  * inflated to `maxInflated` bytes at most (413 past it, 400 when the body is not what its
  * coding says).
  */
-export async function decodeBody(body: Buffer, coding: BodyCoding, maxInflated = MAX_INFLATED_JSON_BYTES): Promise<Buffer> {
+export async function decodeBody(body: Buffer, coding: BodyCoding, maxInflated = MAX_BODY_BYTES): Promise<Buffer> {
   if (coding === 'identity') return body;
   // Output chunks of about eight times the body (16–256 KiB): each chunk is a turn of the
   // event loop, so a bomb inflating to the limit takes a few dozen, not thousands.

@@ -143,7 +143,8 @@ export class KeyService {
       const seen = await keyStore.get(tx, id);
       if (!seen) throw notFound(`API key ${id}`);
       const now = this.deps.clock.now();
-      const admins = seen.role === 'admin' && !seen.revokedAt ? await keyStore.lockActiveAdmins(tx, now) : [];
+      // Only a key in force counts for the guard; locking the admins for another would lock its own row out of id order.
+      const admins = seen.role === 'admin' && this.state(seen, now) === 'active' ? await keyStore.lockActiveAdmins(tx, now) : [];
       const key = await keyStore.lock(tx, id);
       if (!key) throw notFound(`API key ${id}`);
       if (key.revokedAt) return key;
@@ -170,7 +171,7 @@ export class KeyService {
       'CONFLICT',
       `"${key.name}" is the last admin key in force` +
         (expiring.length > 0 ? ` for the next hour (${expiring.join(', ')})` : '') +
-        '; create another admin key (without an expiry, or expiring later than an hour from now) before revoking it',
+        '; create another admin key (without an expiry, or expiring later than an hour from now) before revoking it, or retry if one was just created or rotated',
     );
   }
 

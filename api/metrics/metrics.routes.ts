@@ -19,6 +19,7 @@ async function readEncodedBody(req: IncomingMessage, config: MetricsConfig, allo
   // JSON.parse reads in one turn of the event loop (16 MiB of one string held it for a
   // quarter of a second), and 20 000 points, the most a request may carry, take 2-3 MiB.
   const maxDecoded = json ? Math.min(config.maxDecodedBytes, MAX_INFLATED_JSON_BYTES) : config.maxDecodedBytes;
+  // Snappy (remote write's) is undone by its decoder, gzip here.
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (!allowed.includes(encoding)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be ${allowed.join(' or ')}, got "${encoding}"`);
   const body = await readBody(req, config.maxBodyBytes);

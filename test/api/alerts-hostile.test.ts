@@ -286,6 +286,30 @@ describe('RATE over a delta series', () => {
   });
 });
 
+describe('an alert nothing changes', () => {
+  it('is not written again at every evaluation: its updatedAt stays while its agent, rule and value stay', async () => {
+    const environment = 'steady-alert';
+    const agent = await registerAgent(server.url, server.enrollmentToken, {
+      name: 'steady-agent',
+      environment,
+      heartbeat_interval_seconds: 3600,
+      tags: ['b-tag', 'a-tag'],
+      metadata: { zone: 'z1', rack: { row: 4, slot: 'b' }, apple: true },
+    });
+    expect((await pushRest(server.url, agent.id, agent.token, [{ name: 'queue_depth', value: 7 }])).status).toBe(200);
+    const { rule } = await createRule(server.url, server.adminToken, {
+      name: 'steady rule', kind: 'METRIC_THRESHOLD', scope: { environment }, labels: { zz: '1', aa: '2' },
+      condition: { metric: 'queue_depth', aggregate: 'LAST', windowSeconds: 600, op: 'GT', threshold: 5 },
+    });
+    const firing = await alertIn(server.url, server.viewerToken, agent.id, 'FIRING', rule.name);
+    const updatedAt = async () => (await gql(server.url, server.viewerToken, 'query($id: ID!) { alert(id: $id) { updatedAt } }', { id: firing.id })).alert.updatedAt as string;
+    const before = await updatedAt();
+    // Seven evaluation intervals (200 ms) with nothing new: there is no condition to wait for.
+    await new Promise((r) => setTimeout(r, 1_400));
+    expect(await updatedAt()).toBe(before);
+  });
+});
+
 describe('smaller things', () => {
   it('silenceAlert names `by`, the argument given, when it is too long', async () => {
     const { alert } = await firingAlert('silence-by');
