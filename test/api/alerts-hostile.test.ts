@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedTimezones, MAX_CACHED_TIMEZONES } from '../../api/alerts/silences';
 import { alertIn, alertsOf, createRule, expectFields, gql, routeTo } from '../helpers/alerts';
-import { graphql, request, type GraphQLBody, type JsonResponse } from '../helpers/client';
+import { graphql, inParallel, request, type GraphQLBody, type JsonResponse } from '../helpers/client';
 import { pushRest } from '../helpers/metrics';
 import { registerAgent, waitFor } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -38,19 +38,6 @@ let counter = 0;
 async function firingAlert(environment: string, name = `hostile-${++counter}`) {
   const agent = await registerAgent(server.url, server.enrollmentToken, { name, environment, heartbeat_interval_seconds: 1 });
   return { agent, alert: await alertIn(server.url, server.viewerToken, agent.id, 'FIRING', 'Agent offline') };
-}
-
-/** Runs `n` calls `width` at a time. */
-async function inParallel<T>(n: number, width: number, call: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await call(i);
-    }
-  }));
-  return out;
 }
 
 /** Exactly one of concurrent writes of one name succeeded; every other got the name's field error, none a 500. */

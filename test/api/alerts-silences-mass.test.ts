@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertIn, alertsOf, gql } from '../helpers/alerts';
+import { inParallel } from '../helpers/client';
 import { registerAgent } from '../helpers/liveness';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -19,19 +20,6 @@ const mustCreateSilence = async (input: Record<string, unknown>) => (await gql(s
 async function firingAlert(environment: string) {
   const agent = await registerAgent(server.url, server.enrollmentToken, { name: `mass-${environment}`, environment, heartbeat_interval_seconds: 1 });
   return { agent, alert: await alertIn(server.url, server.viewerToken, agent.id, 'FIRING', 'Agent offline') };
-}
-
-/** Runs `n` calls `width` at a time. */
-async function inParallel<T>(n: number, width: number, call: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await call(i);
-    }
-  }));
-  return out;
 }
 
 describe('silences by the thousand', () => {

@@ -44,3 +44,16 @@ export const SEED_AGENT = {
   environment: 'production',
   metadata: { region: 'us-east-1', team: 'platform' },
 };
+
+/** Runs `n` calls `width` at a time; the results in call order. */
+export async function inParallel<T>(n: number, width: number, call: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await call(i);
+    }
+  }));
+  return out;
+}
