@@ -37,10 +37,24 @@ export function decodeRemoteWrite(body: Uint8Array, maxDecodedBytes: number): { 
   return { points: reader.points, refused: reader.unnamed > 0 ? [{ count: reader.unnamed, reason: 'series without a __name__ label' }] : [] };
 }
 
+/** `__name__` as bytes, to find the name label without decoding every label's key. */
+const NAME_KEY = Buffer.from('__name__');
+
 class WriteRequestReader extends WireReader {
   readonly points: IncomingPoint[] = [];
   /** Samples of series without a name. */
   unnamed = 0;
+  /**
+   * The labels (besides the name) of the series read last, as byte ranges of the body, and
+   * the object made of them. Series in a request mostly share them and differ only in
+   * name (all of one target's metrics: job and instance): such a series reuses the object,
+   * decoding nothing, and the points of both share it, which spares the ingest comparing them.
+   */
+  private lastRanges: number[] = [];
+  private lastLabels = labelSet();
+  private ranges: number[] = [];
+  private nameStart = 0;
+  private nameEnd = 0;
 
   request(): void {
     // WriteRequest.timeseries
@@ -48,26 +62,20 @@ class WriteRequestReader extends WireReader {
   }
 
   private timeseries(start: number, end: number): void {
-    let name = '';
-    const labels = labelSet();
+    this.nameStart = this.nameEnd = 0;
+    this.ranges = [];
     const samples: number[] = [];
     // TimeSeries.labels and .samples (exemplars and native histograms are not read).
     this.fields(start, end, (field, wire, s, e) => {
-      if (field === 1 && this.len(wire, field)) {
-        let key = '';
-        let value = '';
-        this.fields(s, e, (f, w, s2, e2) => {
-          if (f === 1 && this.len(w, f)) key = this.string(s2, e2);
-          else if (f === 2 && this.len(w, f)) value = this.string(s2, e2);
-        });
-        if (key === '__name__') name = value;
-        else if (key && value) labels[key] = value;
-      } else if (field === 2 && this.len(wire, field)) samples.push(s, e);
+      if (field === 1 && this.len(wire, field)) this.label(s, e);
+      else if (field === 2 && this.len(wire, field)) samples.push(s, e);
     });
+    const name = this.nameEnd > this.nameStart ? this.string(this.nameStart, this.nameEnd) : '';
     if (!name) {
       this.unnamed += samples.length / 2;
       return;
     }
+    const labels = this.labels();
     for (let i = 0; i < samples.length; i += 2) {
       let value = 0;
       let at = 0;
@@ -80,5 +88,37 @@ class WriteRequestReader extends WireReader {
       if (this.points.length >= MAX_POINTS_PER_REQUEST) throw new TooLargeError(tooManyPoints());
       this.points.push({ name, labels, value, at });
     }
+  }
+
+  /** Label.name and .value: the name label's value is kept aside, any other label with a value is added to `ranges`. */
+  private label(start: number, end: number): void {
+    let ks = 0;
+    let ke = 0;
+    let vs = 0;
+    let ve = 0;
+    this.fields(start, end, (f, w, s, e) => {
+      if (f === 1 && this.len(w, f)) (ks = s), (ke = e);
+      else if (f === 2 && this.len(w, f)) (vs = s), (ve = e);
+    });
+    if (ke - ks === NAME_KEY.length && this.buf.compare(NAME_KEY, 0, NAME_KEY.length, ks, ke) === 0) (this.nameStart = vs), (this.nameEnd = ve);
+    // An empty value means no label, as in Prometheus; a label without a name is no label either.
+    else if (ke > ks && ve > vs) this.ranges.push(ks, ke, vs, ve);
+  }
+
+  /** The series' labels: the last series' object when they are the same bytes. */
+  private labels(): Record<string, string> {
+    const { ranges, lastRanges, buf } = this;
+    let same = ranges.length === lastRanges.length;
+    for (let i = 0; same && i < ranges.length; i += 2) {
+      const n = ranges[i + 1] - ranges[i];
+      if (n !== lastRanges[i + 1] - lastRanges[i]) same = false;
+      for (let j = 0; same && j < n; j++) if (buf[ranges[i] + j] !== buf[lastRanges[i] + j]) same = false;
+    }
+    if (same) return this.lastLabels;
+    const labels = labelSet();
+    for (let i = 0; i < ranges.length; i += 4) labels[this.string(ranges[i], ranges[i + 1])] = this.string(ranges[i + 2], ranges[i + 3]);
+    this.lastRanges = ranges;
+    this.lastLabels = labels;
+    return labels;
   }
 }
