@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import snappy from 'snappyjs';
+import { WriteRequest } from '../../api/metrics/proto';
 import { decodeRemoteWrite } from '../../api/metrics/remote-write.decoder';
+import { DecodeError, TooLargeError } from '../../api/metrics/protobuf.wire';
 import { encodeRemoteWrite } from '../helpers/protocols';
 
 const AT = 1_764_000_000_000;
@@ -30,6 +33,9 @@ describe('remote-write decoder', () => {
       // A repeated label: the later value holds, as before.
       series([['__name__', 'j'], ['job', 'x'], ['job', 'y']]),
       series([['__name__', 'k']]),
+      // A value that begins the previous one's.
+      series([['__name__', 'l'], ['job', 'xy']]),
+      series([['__name__', 'm'], ['job', 'x']]),
     ]);
     const labels = Object.fromEntries(points.map((p) => [`${p.name}@${p.at - AT}`, { ...p.labels }]));
     expect(labels).toEqual({
@@ -45,9 +51,11 @@ describe('remote-write decoder', () => {
       'i@0': { instance: '2', job: 'x' },
       'j@0': { job: 'y' },
       'k@0': {},
+      'l@0': { job: 'xy' },
+      'm@0': { job: 'x' },
     });
     expect(refused).toEqual([{ count: 1, reason: 'series without a __name__ label' }]);
-    expect(points.map((p) => p.value)).toEqual([1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(points.map((p) => p.value)).toEqual([1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('reads names and label values that are not ASCII, and refuses bytes that are not UTF-8', () => {
@@ -58,8 +66,55 @@ describe('remote-write decoder', () => {
     ]);
     const body = Buffer.from(encodeRemoteWrite({ timeseries: [series([['__name__', 'x'], ['room', 'xyz']])] }));
     // Recompressed with one byte of the value replaced by a lead byte without its continuation.
-    const raw = Buffer.from(require('snappyjs').uncompress(new Uint8Array(body)));
+    const raw = Buffer.from(snappy.uncompress(new Uint8Array(body)));
     raw[raw.indexOf(Buffer.from('xyz'))] = 0xc3;
-    expect(() => decodeRemoteWrite(Buffer.from(require('snappyjs').compress(new Uint8Array(raw))), 1 << 20)).toThrow(/not valid UTF-8/);
+    expect(() => decodeRemoteWrite(Buffer.from(snappy.compress(new Uint8Array(raw))), 1 << 20)).toThrow(/not valid UTF-8/);
+  });
+
+  it('reads random requests as their messages say, and refuses damaged ones with a decode error only', () => {
+    // A fixed seed: the same requests every run.
+    let seed = 12_345;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)];
+    // Few texts, some beginning others, so that series often repeat or nearly repeat the one before.
+    const texts = ['', 'a', 'ab', 'b', 'ba', '__name__', 'ü', 'üb', '日本'];
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const timeseries = Array.from({ length: Math.floor(random() * 8) }, () => {
+        const labels = Array.from({ length: Math.floor(random() * 3) }, () => ({ name: pick(texts), value: pick(texts) }));
+        // Mostly named, the name anywhere among the labels.
+        if (random() < 0.9) labels.splice(Math.floor(random() * (labels.length + 1)), 0, { name: '__name__', value: pick(['m', 'n']) });
+        return { labels, samples: Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ value: Math.floor(random() * 100), timestamp: AT + Math.floor(random() * 1e6) })) };
+      });
+      // What the messages mean, read from protobufjs' objects: the last __name__ names the
+      // series, a later label of the same name wins, empty names and values are no labels.
+      const expected = [];
+      let unnamed = 0;
+      for (const ts of timeseries) {
+        let name = '';
+        const labels: Record<string, string> = {};
+        for (const l of ts.labels) {
+          if (l.name === '__name__') name = l.value;
+          else if (l.name && l.value) labels[l.name] = l.value;
+        }
+        if (!name) unnamed += ts.samples.length;
+        else for (const s of ts.samples) expected.push({ name, labels, value: s.value, at: s.timestamp });
+      }
+      const raw = WriteRequest.encode(WriteRequest.fromObject({ timeseries })).finish();
+      const decoded = decodeRemoteWrite(Buffer.from(snappy.compress(raw)), 1 << 20);
+      expect(decoded.points.map((p) => ({ name: p.name, labels: { ...p.labels }, value: p.value, at: p.at }))).toEqual(expected);
+      expect(decoded.refused.reduce((n, r) => n + r.count, 0)).toBe(unnamed);
+
+      const damaged = Buffer.from(raw);
+      for (let k = 0; k < 3 && damaged.length > 0; k++) damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+      try {
+        decodeRemoteWrite(Buffer.from(snappy.compress(new Uint8Array(damaged))), 1 << 20);
+      } catch (err) {
+        expect(err instanceof DecodeError || err instanceof TooLargeError).toBe(true);
+        refused++;
+      }
+    }
+    // Most damage is seen; some leaves a readable message (a changed value or length of a string).
+    expect(refused).toBeGreaterThan(1000);
   });
 });
