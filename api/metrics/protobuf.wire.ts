@@ -104,15 +104,11 @@ export class WireReader {
 
   /** A string field; one that is not UTF-8 is refused, not rewritten with U+FFFD (two such names could become one). */
   protected string(start: number, end: number): string {
-    // Names and label values are ASCII nearly always: checked here byte by byte and read
-    // as Latin-1, which for ASCII is the same text, without the view and the native calls.
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (this.buf[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
+    // Names and label values are short and ASCII nearly always: checked here byte by byte
+    // and read as Latin-1, which for ASCII is the same text, without the view and the
+    // native check. A long text is checked natively.
+    let ascii = end - start <= 64;
+    for (let i = start; ascii && i < end; i++) if (this.buf[i] >= 0x80) ascii = false;
     if (ascii) return this.buf.toString('latin1', start, end);
     if (!isUtf8(this.buf.subarray(start, end))) throw new DecodeError('a string field is not valid UTF-8 (a lone UTF-16 surrogate, \\uD800-\\uDFFF without its pair, has no UTF-8 form)');
     return this.buf.toString('utf8', start, end);

@@ -112,7 +112,9 @@ class WriteRequestReader extends WireReader {
     for (let i = 0; same && i < ranges.length; i += 2) {
       const n = ranges[i + 1] - ranges[i];
       if (n !== lastRanges[i + 1] - lastRanges[i]) same = false;
-      for (let j = 0; same && j < n; j++) if (buf[ranges[i] + j] !== buf[lastRanges[i] + j]) same = false;
+      // Byte by byte for the short texts labels mostly are; a long one natively.
+      else if (n > 64) same = buf.compare(buf, lastRanges[i], lastRanges[i + 1], ranges[i], ranges[i + 1]) === 0;
+      else for (let j = 0; same && j < n; j++) if (buf[ranges[i] + j] !== buf[lastRanges[i] + j]) same = false;
     }
     if (same) return this.lastLabels;
     const labels = labelSet();

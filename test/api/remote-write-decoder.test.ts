@@ -36,6 +36,10 @@ describe('remote-write decoder', () => {
       // A value that begins the previous one's.
       series([['__name__', 'l'], ['job', 'xy']]),
       series([['__name__', 'm'], ['job', 'x']]),
+      // Long values (compared natively): the same, then one byte changed at the end.
+      series([['__name__', 'n'], ['job', `${'v'.repeat(100)}1`]]),
+      series([['__name__', 'o'], ['job', `${'v'.repeat(100)}1`]]),
+      series([['__name__', 'p'], ['job', `${'v'.repeat(100)}2`]]),
     ]);
     const labels = Object.fromEntries(points.map((p) => [`${p.name}@${p.at - AT}`, { ...p.labels }]));
     expect(labels).toEqual({
@@ -53,22 +57,31 @@ describe('remote-write decoder', () => {
       'k@0': {},
       'l@0': { job: 'xy' },
       'm@0': { job: 'x' },
+      'n@0': { job: `${'v'.repeat(100)}1` },
+      'o@0': { job: `${'v'.repeat(100)}1` },
+      'p@0': { job: `${'v'.repeat(100)}2` },
     });
     expect(refused).toEqual([{ count: 1, reason: 'series without a __name__ label' }]);
-    expect(points.map((p) => p.value)).toEqual([1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(points.map((p) => p.value)).toEqual([1, 2, ...Array(15).fill(1)]);
   });
 
   it('reads names and label values that are not ASCII, and refuses bytes that are not UTF-8', () => {
-    const { points } = decode([series([['__name__', 'temp_°c'], ['room', 'küche']]), series([['__name__', 'x'], ['room', 'küche']])]);
+    const long = `${'ü'.repeat(40)}`;
+    const { points } = decode([series([['__name__', 'temp_°c'], ['room', 'küche']]), series([['__name__', 'x'], ['room', 'küche']]), series([['__name__', 'y'], ['room', long]])]);
     expect(points.map((p) => [p.name, p.labels.room])).toEqual([
       ['temp_°c', 'küche'],
       ['x', 'küche'],
+      ['y', long],
     ]);
     const body = Buffer.from(encodeRemoteWrite({ timeseries: [series([['__name__', 'x'], ['room', 'xyz']])] }));
     // Recompressed with one byte of the value replaced by a lead byte without its continuation.
     const raw = Buffer.from(snappy.uncompress(new Uint8Array(body)));
     raw[raw.indexOf(Buffer.from('xyz'))] = 0xc3;
     expect(() => decodeRemoteWrite(Buffer.from(snappy.compress(new Uint8Array(raw))), 1 << 20)).toThrow(/not valid UTF-8/);
+    // The same in a long value, which is checked another way.
+    const longRaw = Buffer.from(WriteRequest.encode(WriteRequest.fromObject({ timeseries: [series([['__name__', 'x'], ['room', `${'r'.repeat(100)}xyz`]])] })).finish());
+    longRaw[longRaw.indexOf(Buffer.from('xyz'))] = 0xc3;
+    expect(() => decodeRemoteWrite(Buffer.from(snappy.compress(new Uint8Array(longRaw))), 1 << 20)).toThrow(/not valid UTF-8/);
   });
 
   it('reads random requests as their messages say, and refuses damaged ones with a decode error only', () => {
