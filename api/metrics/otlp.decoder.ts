@@ -210,12 +210,6 @@ class OtlpReader extends WireReader {
     return labels;
   }
 
-  private sameBytes(s1: number, e1: number, s2: number, e2: number): boolean {
-    if (e1 - s1 !== e2 - s2) return false;
-    for (let i = 0; i < e1 - s1; i++) if (this.buf[s1 + i] !== this.buf[s2 + i]) return false;
-    return true;
-  }
-
   /** An AnyValue as a label value: strings as they are, numbers and booleans as text, bytes in base64, arrays and lists as JSON. */
   private anyValue(start: number, end: number, depth: number): string {
     if (depth > MAX_VALUE_DEPTH) throw new DecodeError(`an attribute value is nested deeper than ${MAX_VALUE_DEPTH} levels`);

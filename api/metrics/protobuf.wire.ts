@@ -102,6 +102,15 @@ export class WireReader {
     return true;
   }
 
+  /** Whether two byte ranges of the body hold the same bytes: short ones (labels mostly) compared here, long ones natively. */
+  protected sameBytes(s1: number, e1: number, s2: number, e2: number): boolean {
+    const n = e1 - s1;
+    if (n !== e2 - s2) return false;
+    if (n > 64) return this.buf.compare(this.buf, s2, e2, s1, e1) === 0;
+    for (let i = 0; i < n; i++) if (this.buf[s1 + i] !== this.buf[s2 + i]) return false;
+    return true;
+  }
+
   /** A string field; one that is not UTF-8 is refused, not rewritten with U+FFFD (two such names could become one). */
   protected string(start: number, end: number): string {
     // Names and label values are short and ASCII nearly always: checked here byte by byte

@@ -107,15 +107,9 @@ class WriteRequestReader extends WireReader {
 
   /** The series' labels: the last series' object when they are the same bytes. */
   private labels(): Record<string, string> {
-    const { ranges, lastRanges, buf } = this;
+    const { ranges, lastRanges } = this;
     let same = ranges.length === lastRanges.length;
-    for (let i = 0; same && i < ranges.length; i += 2) {
-      const n = ranges[i + 1] - ranges[i];
-      if (n !== lastRanges[i + 1] - lastRanges[i]) same = false;
-      // Byte by byte for the short texts labels mostly are; a long one natively.
-      else if (n > 64) same = buf.compare(buf, lastRanges[i], lastRanges[i + 1], ranges[i], ranges[i + 1]) === 0;
-      else for (let j = 0; same && j < n; j++) if (buf[ranges[i] + j] !== buf[lastRanges[i] + j]) same = false;
-    }
+    for (let i = 0; same && i < ranges.length; i += 2) same = this.sameBytes(ranges[i], ranges[i + 1], lastRanges[i], lastRanges[i + 1]);
     if (same) return this.lastLabels;
     const labels = labelSet();
     for (let i = 0; i < ranges.length; i += 4) labels[this.string(ranges[i], ranges[i + 1])] = this.string(ranges[i + 2], ranges[i + 3]);
