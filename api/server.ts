@@ -79,7 +79,8 @@ export function createHttpServer(app: App): HttpServer {
       info.quiet = route.quiet === true;
       if (!info.quiet) showRequestId(res, info);
       // A heartbeat's write checks its own agent's token; one for another agent is checked here, so revoked is 401 and valid 403.
-      const principal = await principalOf(req.headers.authorization, route.tokenCheckedByWrite ? params[0] : undefined);
+      const checked = principalOf(req.headers.authorization, route.tokenCheckedByWrite ? params[0] : undefined);
+      const principal = checked instanceof Promise ? await checked : checked;
       return route.handle({ req, res, search, params, principal, services: app.services });
     }
     showRequestId(res, info);
