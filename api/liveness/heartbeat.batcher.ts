@@ -1,6 +1,7 @@
 import { FlushScheduler } from '../batching';
-import type { HeartbeatRow, HeartbeatWrite } from './liveness.store';
+import { heartbeatKey, type HeartbeatRow, type HeartbeatWrite } from './liveness.store';
 
+/** The rows a flush wrote, by heartbeatKey (agent and token hash). */
 export type FlushResult = Map<string, HeartbeatRow>;
 
 interface Pending {
@@ -51,12 +52,15 @@ export class HeartbeatBatcher {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.opts.batchSize);
-    // One entry per agent: its highest sequence (or, without sequences, its latest arrival)
-    // speaks for all of that agent's heartbeats in this batch; the others are stale.
+    // One entry per agent and token: its highest sequence (or, without sequences, its latest
+    // arrival) speaks for all of that agent's heartbeats with that token in this batch; the
+    // others are stale. Another token's heartbeats are written, and answered, on their own.
+    const keys = batch.map(({ write }) => heartbeatKey(write.agentId, write.tokenHash));
     const latest = new Map<string, HeartbeatWrite>();
-    for (const { write } of batch) {
-      const kept = latest.get(write.agentId);
-      if (!kept || !isOlder(write, kept)) latest.set(write.agentId, write);
+    for (let i = 0; i < batch.length; i++) {
+      const { write } = batch[i];
+      const kept = latest.get(keys[i]);
+      if (!kept || !isOlder(write, kept)) latest.set(keys[i], write);
     }
     try {
       const rows = await this.opts.write([...latest.values()]);
@@ -65,8 +69,8 @@ export class HeartbeatBatcher {
         // and the next batch's result for milliseconds: answer a slice, then let it run.
         if (i > 0 && i % ANSWER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         const p = batch[i];
-        const row = rows.get(p.write.agentId);
-        p.resolve(row && isOlder(p.write, latest.get(p.write.agentId)!) ? { ...row, stale: true } : row);
+        const row = rows.get(keys[i]);
+        p.resolve(row && isOlder(p.write, latest.get(keys[i])!) ? { ...row, stale: true } : row);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);

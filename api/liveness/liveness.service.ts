@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import type { EventLog } from '../events/events.log';
 import { HeartbeatBatcher, type FlushResult } from './heartbeat.batcher';
 import { parseHeartbeat } from './liveness.input';
-import type { HeartbeatWrite, LivenessStore } from './liveness.store';
+import { heartbeatKey, type HeartbeatWrite, type LivenessStore } from './liveness.store';
 import type { LivenessPolicy } from './policy';
 import { RateLimiter } from './rate-limit';
 import { withRetry } from './retry';
@@ -121,18 +121,18 @@ export class LivenessService {
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { prepared, clock, store } = this.deps;
     const steady = await withRetry(() => store.writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), { unchangedOnly: true }));
-    const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
+    const written: FlushResult = new Map(steady.map((r) => [heartbeatKey(r.id, r.tokenHash), r]));
     if (written.size === batch.length) return written;
-    const rest = batch.filter((w) => !written.has(w.agentId));
+    const rest = batch.filter((w) => !written.has(heartbeatKey(w.agentId, w.tokenHash)));
     const rows = await Promise.all(rest.map((w) => this.transitions.enqueue(w)));
-    for (const r of rows) if (r) written.set(r.id, r);
+    for (const r of rows) if (r) written.set(heartbeatKey(r.id, r.tokenHash), r);
     return written;
   }
 
   /** Heartbeats that (may) change a status, in one transaction with their transitions' events. */
   private async writeTransitions(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { events, clock, policy, store } = this.deps;
-    const byId = new Map(batch.map((w) => [w.agentId, w]));
+    const byKey = new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), w]));
     const rows = await withRetry(() =>
       events.transaction(async (tx) => {
         await events.lockSubjects(tx, AGENT_KIND, batch.map((w) => w.agentId));
@@ -140,14 +140,14 @@ export class LivenessService {
         const transitions = rows
           .filter((r) => r.previousStatus !== r.status)
           .map((r) => {
-            const w = byId.get(r.id)!;
+            const w = byKey.get(heartbeatKey(r.id, r.tokenHash))!;
             return { id: r.id, previousStatus: r.previousStatus, status: r.status, reason: policy.reasons.heartbeat(r.previousStatus, r.status, w.health, w.message) };
           });
         await recordTransitions(tx, events, transitions);
         return rows;
       }),
     );
-    return new Map(rows.map((r) => [r.id, r]));
+    return new Map(rows.map((r) => [heartbeatKey(r.id, r.tokenHash), r]));
   }
 
   /** Writes every accepted heartbeat before shutdown. */

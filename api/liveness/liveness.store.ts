@@ -16,6 +16,8 @@ export interface HeartbeatWrite {
 /** One agent's row after a heartbeat write: the status it had before, the one it has now. */
 export interface HeartbeatRow {
   id: string;
+  /** The hash of the token the write matched: the answer is for heartbeats that carried it, and no other. */
+  tokenHash: string;
   previousStatus: AgentStatus;
   status: AgentStatus;
   heartbeatIntervalSeconds: number;
@@ -29,7 +31,14 @@ export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat' 
 
 const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _grace, nameKey: _key, ...WATCHED_COLUMNS } = getTableColumns(agents);
 
-type ReturnedRow = [string, AgentStatus, AgentStatus, number, number, boolean];
+type ReturnedRow = [string, string, AgentStatus, AgentStatus, number, number, boolean];
+
+/**
+ * Which heartbeats one written row answers: those of its agent *and* token. Heartbeats
+ * of one agent are merged by this key, so a forged or revoked token in the same batch as
+ * the agent's own neither takes its place nor shares its answer.
+ */
+export const heartbeatKey = (agentId: string, tokenHash: string) => `${agentId}:${tokenHash}`;
 
 /**
  * The SQL of liveness, built once from the policy: the heartbeat batch, the sweep, the
@@ -91,11 +100,11 @@ export class LivenessStore {
         -- than hashing the whole table to join a few hundred of them.
         where a.id = u.id and a.id = any(array(select id from input)) and a.token_hash = u.token_hash
           ${unchangedOnly ? sql`and ${status} = a.status` : sql``}
-        returning a.id, a.status_before_heartbeat, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
+        returning a.id, a.token_hash, a.status_before_heartbeat, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
                   -- last_sequence kept its old value exactly when the heartbeat was stale
                   ${stale} as stale
       )
-      select json_agg(json_build_array(id, status_before_heartbeat, status, heartbeat_interval_seconds, configuration_revision, stale))::text as rows
+      select json_agg(json_build_array(id, token_hash, status_before_heartbeat, status, heartbeat_interval_seconds, configuration_revision, stale))::text as rows
       from updated
     `);
     // One row of JSON text for the whole batch: parsed at once by JSON.parse, rather than a
@@ -103,8 +112,9 @@ export class LivenessStore {
     // statement computes it, rather than parsed back from text.
     const text = rowsOf<{ rows: string | null }>(result)[0]?.rows;
     if (!text) return [];
-    return (JSON.parse(text) as ReturnedRow[]).map(([id, previousStatus, status, interval, revision, stale]) => ({
+    return (JSON.parse(text) as ReturnedRow[]).map(([id, tokenHash, previousStatus, status, interval, revision, stale]) => ({
       id,
+      tokenHash,
       previousStatus,
       status,
       heartbeatIntervalSeconds: interval,

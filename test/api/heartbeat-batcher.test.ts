@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { HeartbeatBatcher, type FlushResult } from '../../api/liveness/heartbeat.batcher';
-import type { HeartbeatRow, HeartbeatWrite } from '../../api/liveness/liveness.store';
+import { heartbeatKey, type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/liveness.store';
 
 const write = (n: number): HeartbeatWrite => ({ agentId: `agent-${n}`, tokenHash: 'x', health: 'healthy', message: null, sequence: 1 });
 const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({
   id: w.agentId,
+  tokenHash: w.tokenHash,
   previousStatus: 'online',
   status: 'online',
   heartbeatIntervalSeconds: 30,
@@ -21,7 +22,7 @@ function batcher(writes: HeartbeatWrite[][]) {
     maxInFlight: 1,
     write: async (batch): Promise<FlushResult> => {
       writes.push(batch);
-      return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+      return new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
     },
   });
 }
@@ -62,12 +63,40 @@ describe('heartbeat batcher', () => {
       maxInFlight: 1,
       write: async (batch): Promise<FlushResult> => {
         if (fail) throw new Error('database went away');
-        return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+        return new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
       },
     });
     const failed = await Promise.allSettled([b.enqueue(write(1)), b.enqueue(write(2))]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect((await b.enqueue(write(3)))?.id).toBe('agent-3');
+  });
+
+  it('merges one agent’s heartbeats per token: another token’s higher sequence neither replaces the agent’s own nor shares its answer', async () => {
+    const writes: HeartbeatWrite[][] = [];
+    const b = new HeartbeatBatcher({
+      flushMs: 0,
+      batchSize: 10_000,
+      maxInFlight: 1,
+      // Only the agent's own token ('x') matches its row, as in the real statement.
+      write: async (batch): Promise<FlushResult> => {
+        writes.push(batch);
+        return new Map(batch.filter((w) => w.tokenHash === 'x').map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
+      },
+    });
+    const own = { ...write(1), sequence: 5 };
+    const [forged, older, answer] = await Promise.all([
+      b.enqueue({ ...own, tokenHash: 'forged', sequence: 2_000_000_000 }),
+      b.enqueue({ ...own, sequence: 4 }),
+      b.enqueue(own),
+    ]);
+    expect(writes).toHaveLength(1);
+    expect(writes[0].map((w) => [w.tokenHash, w.sequence])).toEqual([
+      ['forged', 2_000_000_000],
+      ['x', 5],
+    ]);
+    expect(forged).toBeUndefined();
+    expect(answer).toMatchObject({ id: 'agent-1', stale: false });
+    expect(older).toMatchObject({ id: 'agent-1', stale: true });
   });
 });

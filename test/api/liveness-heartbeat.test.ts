@@ -173,6 +173,29 @@ describe('refused heartbeats change nothing', () => {
     await refusedWithoutEffect(old, () => beatGraphQL(server.adminToken, { agentId: old.id }), 403, 'FORBIDDEN');
   });
 
+
+  it('answers each heartbeat on its own token when forged and revoked ones arrive together with the agent’s own: theirs 401, its own 200 and written', async () => {
+    const fields = { name: `hb-mixed-${++counter}` };
+    const old = await newAgent(fields);
+    const current = (await registerRest(server.url, server.enrollmentToken, fields)).body.token as string;
+    const forged = forgedToken(old.id);
+    for (let round = 1; round <= 10; round++) {
+      // Sent at once, so they share a batch: the strangers' higher sequences come first.
+      const strangers = [
+        beat(old, { sequence: 2_000_000_000, health: { status: 'degraded', message: 'forged' } }, forged),
+        beatGraphQL(forged, { agentId: old.id, sequence: 2_000_000_000, health: { status: 'DEGRADED' } }),
+        beat(old, { sequence: 2_000_000_000, health: { status: 'degraded', message: 'revoked' } }),
+      ];
+      const own = beat(old, { sequence: round, health: { status: 'healthy', message: `round ${round}` } }, current);
+      const [refused, refusedGraphQL, revoked] = await Promise.all(strangers);
+      expect([refused.status, revoked.status]).toEqual([401, 401]);
+      expect(onlyError(refusedGraphQL).extensions?.code).toBe('UNAUTHENTICATED');
+      const answer = await own;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ status: 'online', stale_sequence: false });
+      expect(await stateOf(old.id)).toMatchObject({ health: 'HEALTHY', healthMessage: `round ${round}` });
+    }
+  });
   it('refuses a heartbeat without a token, or with a malformed Authorization header, with 401', async () => {
     const agent = await newAgent();
     await beat(agent);
