@@ -90,7 +90,7 @@ export function createHttpServer(app: App): HttpServer {
     }
     if (pathname === OTLP_METRICS_PATH) {
       info.route = OTLP_METRICS_PATH;
-      return handleOtlp(app, req, res);
+      return handleOtlp(app, req, res, (principal) => agentTokens.verify(principal));
     }
     if (pathname === '/health') {
       info.route = '/health';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app';
-import type { Principal } from '../auth/tokens';
+import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
 import { AppError } from '../errors';
 import { decodeBody, MAX_INFLATED_JSON_BYTES, parseJsonBody, readBody, sendJson } from '../http/http';
@@ -107,7 +107,7 @@ function retryable(err: unknown, log: (err: unknown) => void): AppError {
  * an ExportMetricsServiceResponse (with partial_success when points were refused), or a
  * google.rpc.Status with 400, 401, 403, 413, 415, or a retryable 429/503 with Retry-After.
  */
-export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResponse, verifyAgentToken: (principal: AgentPrincipal) => Promise<void>): Promise<void> {
   const json = mediaType(req) === 'application/json';
   const answer = (status: number, body: Record<string, unknown>, type: typeof OtlpResponse, headers: Record<string, string> = {}) => {
     const payload = json ? Buffer.from(JSON.stringify(body)) : Buffer.from(type.encode(type.fromObject(body)).finish());
@@ -121,6 +121,8 @@ export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResp
     const principal: Principal | undefined = app.authenticator.authenticate(req.headers.authorization);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'a bearer token is required: send "Authorization: Bearer <agent token>"');
     if (principal.role !== 'agent') throw new AppError('FORBIDDEN', "OTLP metrics need the agent's own token");
+    // Checked against its agent before the body is read: a forged token buys no decoding.
+    await verifyAgentToken(principal);
     const body = await readEncodedBody(req, metrics.config, ['identity', 'gzip'], json);
     const now = metrics.now();
     const decoded = decodeOrFail(() => (json ? decodeOtlpJson(body, now) : decodeOtlpProtobuf(body, now)));

@@ -144,6 +144,20 @@ describe('OTLP/HTTP at /v1/metrics', () => {
     expect(decodeStatus(orphan.body).message).toMatch(/register again/);
   });
 
+  it('checks an agent token against its agent before reading the body: a forged one gets 401 for a body that would not even decode', async () => {
+    const agent = await newAgent();
+    const forged = `am_agent_${agent.id.replaceAll('-', '')}_${'A'.repeat(43)}`;
+    const garbage = Buffer.from('{"resourceMetrics":"not a list"}');
+    for (const opts of [{ json: true }, { json: true, gzip: true }, {}]) {
+      const refused = await postOtlp(server.url, forged, garbage, opts);
+      expect(refused.status).toBe(401);
+      const status = 'json' in opts ? JSON.parse(refused.body.toString()) : decodeStatus(refused.body);
+      expect(status).toMatchObject({ code: 16, message: expect.stringMatching(/token/) });
+    }
+    // The agent's own token with the same body: the body is what is wrong.
+    expect((await postOtlp(server.url, agent.token, garbage, { json: true })).status).toBe(400);
+  });
+
   it('answers 413 to a body over the limit, and to a gzip body that inflates past the decoded limit', async () => {
     const agent = await newAgent();
     const declared = await rawRequest(server.url, {
