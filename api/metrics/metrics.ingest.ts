@@ -233,8 +233,11 @@ class LabelSets {
     if (this.last && sameLabels(this.last.labels, labels)) return this.last;
     let canonical: string | undefined;
     let problem: string | undefined;
-    // Too many labels is refused before they are sorted.
-    if (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.keys(labels).length > MAX_LABELS) problem = labelsProblem(labels);
+    // Too many labels, or a value that is not a string, is refused before they are sorted
+    // and written as JSON (a value nested thousands deep would overflow the stack there).
+    const plain =
+      typeof labels === 'object' && labels !== null && !Array.isArray(labels) && Object.keys(labels).length <= MAX_LABELS && Object.values(labels).every((v) => typeof v === 'string');
+    if (!plain) problem = labelsProblem(labels);
     else {
       canonical = canonicalLabels(labels as Record<string, string>);
       if (this.problems.has(canonical)) problem = this.problems.get(canonical);

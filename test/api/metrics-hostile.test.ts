@@ -149,6 +149,22 @@ describe('labels named __proto__', () => {
   });
 });
 
+describe('label values that are not strings', () => {
+  it('refuses one nested thousands deep with 400 naming the label, on the push door and in a heartbeat, and writes nothing', async () => {
+    const agent = await newAgent();
+    // Written as text: JSON.stringify of the value would overflow this process' stack too.
+    const metrics = `[{"name":"deep_label","value":1,"labels":{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}}]`;
+    const post = (path: string) => request(`${server.url}/api/v1/agents/${agent.id}/${path}`, { token: agent.token, body: `{"metrics":${metrics}}`, headers: { 'content-type': 'application/json' } });
+    const pushed = await post('metrics');
+    expect(pushed.status).toBe(400);
+    expect(pushed.body.error.message).toMatch(/label a must be a string/);
+    const beat = await post('heartbeat');
+    expect(beat.status).toBe(400);
+    expect(beat.body.error.message).toMatch(/label a must be a string/);
+    expect(await metricNames(agent.id)).toEqual([]);
+  });
+});
+
 describe('heartbeats that carry metrics', () => {
   it('writes no series for a heartbeat refused on its own fields, on either door', async () => {
     const agent = await newAgent();
