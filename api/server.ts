@@ -50,6 +50,31 @@ function rawAnswer(socket: Duplex, status: number, code: string, message: string
   socket.destroy();
 }
 
+/**
+ * A request's head as it came (node:http reads header bytes as latin1, so this gives the
+ * same bytes back), less its Upgrade and HTTP2-Settings headers and those tokens of its
+ * Connection header.
+ */
+function requestHeadWithoutUpgrade(req: IncomingMessage): Buffer {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'upgrade' || name === 'http2-settings') continue;
+    let value = raw[i + 1];
+    if (name === 'connection') {
+      value = value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && !/^(upgrade|http2-settings)$/i.test(t))
+        .join(', ');
+      if (value === '') continue;
+    }
+    head += `${raw[i]}: ${value}\r\n`;
+  }
+  return Buffer.from(`${head}\r\n`, 'latin1');
+}
+
 /** One node:http server for /graphql (HTTP and WebSocket), /api/v1, /dashboard and /health. */
 export function createHttpServer(app: App): HttpServer {
   const { log } = app;
@@ -202,15 +227,14 @@ export function createHttpServer(app: App): HttpServer {
     } catch {
       // a malformed target: answered below like any other request
     }
-    // Any other upgrade (h2c, or WebSocket elsewhere) is ignored, as RFC 9110 lets a
-    // server do, and the request answered over HTTP/1.1; node:http has handed the socket
-    // over, so the answer is written on it directly and the connection closed after.
+    // Any other upgrade (h2c, as `curl --http2` asks for, or WebSocket elsewhere) is
+    // ignored, as RFC 9110 lets a server do. node:http has handed the socket over without
+    // reading the body; the request is put back in front of what is left unread, without
+    // its Upgrade, and the socket given to node:http again as a new connection, which
+    // reads the whole request, body and all, as an ordinary one.
     try {
-      const res = new http.ServerResponse(req);
-      res.shouldKeepAlive = false;
-      res.assignSocket(socket);
-      res.once('finish', () => socket.end());
-      onRequest(req, res);
+      socket.unshift(Buffer.concat([requestHeadWithoutUpgrade(req), head]));
+      server.emit('connection', socket);
     } catch (err) {
       log.error('upgrade failed', err);
       rawAnswer(socket, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');

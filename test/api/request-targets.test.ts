@@ -58,15 +58,32 @@ describe('malformed request targets', () => {
     }
   });
 
-  it('answers a request that asks for h2c or a WebSocket on a path without one as plain HTTP/1.1, then closes', async () => {
+  it('answers a request that asks for h2c or a WebSocket on a path without one as plain HTTP/1.1', async () => {
     for (const [name, headers] of UPGRADES.slice(1)) {
       const res = await rawHttp(server.url, requestText('GET', '/health', headers));
       expect(res.status, name).toBe(200);
-      expect(res.headers.connection).toBe('close');
+      expect(res.headers.upgrade).toBeUndefined();
       const missing = await rawHttp(server.url, requestText('GET', '/nothing-here', headers));
       expect(missing.status, name).toBe(404);
       expect(missing.body.error.code).toBe('NOT_FOUND');
     }
+  });
+
+  it('reads the body of a request that asks for an upgrade it does not get (curl --http2 asks for h2c), by Content-Length or chunked', async () => {
+    let n = 0;
+    for (const [name, headers] of UPGRADES.slice(1)) {
+      const json = JSON.stringify({ name: `upgrade-body-${++n}`, type: 'web_server', host: 'h2c.example', port: 443 });
+      const auth = { authorization: `Bearer ${server.enrollmentToken}`, 'content-type': 'application/json' };
+      const sized = await rawHttp(server.url, requestText('POST', '/api/v1/agents/register', { ...headers, ...auth, 'content-length': String(Buffer.byteLength(json)) }) + json);
+      expect(sized.status, name).toBe(201);
+      expect(sized.body.name).toBe(`upgrade-body-${n}`);
+      const chunkedJson = json.replace(`upgrade-body-${n}`, `upgrade-body-${++n}`);
+      const chunks = `${chunkedJson.length.toString(16)}\r\n${chunkedJson}\r\n0\r\n\r\n`;
+      const chunked = await rawHttp(server.url, requestText('POST', '/api/v1/agents/register', { ...headers, ...auth, 'transfer-encoding': 'chunked' }) + chunks);
+      expect(chunked.status, name).toBe(201);
+      expect(chunked.body.name).toBe(`upgrade-body-${n}`);
+    }
+    await stillServing();
   });
 
   it('answers a WebSocket handshake on /graphql that lacks its key with 400, not a crash', async () => {
