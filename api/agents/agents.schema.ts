@@ -27,12 +27,14 @@ export const HeartbeatRef = builder.simpleObject('Heartbeat', {
   }),
 });
 
+// Plain resolvers, as on Agent: entries come from a batch loader, not a planned query, and
+// the drizzle plugin re-loads an exposed column of such a row, one entry at a time.
 export const ConfigurationEntry = builder.drizzleObject('agentConfigurations', {
   name: 'ConfigurationEntry',
   fields: (t) => ({
-    key: t.exposeString('key'),
-    value: t.expose('value', { type: 'JSON' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    key: t.string({ resolve: (e) => e.key }),
+    value: t.field({ type: 'JSON', resolve: (e) => e.value }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (e) => e.updatedAt }),
   }),
 });
 

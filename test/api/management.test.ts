@@ -97,6 +97,25 @@ describe('tags', () => {
 });
 
 describe('configuration', () => {
+  it('reads an agent with 600 keys in one request: every entry, key, value and time, as admin and as viewer', async () => {
+    const agent = await newAgent();
+    const keys = Array.from({ length: 600 }, (_, i) => `key.${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < keys.length; i += 20) {
+      const set = await Promise.all(
+        keys.slice(i, i + 20).map((key) => admin('mutation($id: ID!, $key: String!) { setAgentConfiguration(agentId: $id, key: $key, value: {n: 1}) { configurationRevision } }', { id: agent.id, key })),
+      );
+      for (const res of set) expect(res.body.errors).toBeUndefined();
+    }
+    for (const token of [server.adminToken, server.viewerToken]) {
+      const res = await graphql(server.url, token, 'query($id: ID!) { agent(id: $id) { configuration { key value updatedAt } } }', { id: agent.id });
+      expect(res.status).toBe(200);
+      expect(res.body.errors).toBeUndefined();
+      const entries = res.body.data.agent.configuration as { key: string; value: unknown; updatedAt: string }[];
+      expect(entries.map((e) => e.key)).toEqual(keys);
+      expect(entries.every((e) => JSON.stringify(e.value) === '{"n":1}' && Date.parse(e.updatedAt) > 0)).toBe(true);
+    }
+  });
+
   it('sets a key to any JSON value, raises configurationRevision, and the agent reads it with its token', async () => {
     const agent = await newAgent();
     const first = await admin(SET, { id: agent.id, key: 'log.level', value: 'debug' });
