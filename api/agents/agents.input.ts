@@ -105,7 +105,8 @@ export function parseFilter(raw: Record<string, unknown> | null | undefined): Ag
     const list = Array.isArray(raw.status) ? raw.status : [raw.status];
     const bad = list.find((s) => !AGENT_STATUSES.includes(s as AgentStatus));
     if (bad !== undefined) v.fail('filter.status', `must be one of ${AGENT_STATUSES.join(', ')}`);
-    else if (list.length > 0) filter.status = list as AgentStatus[];
+    // Each status once: a list of 65 536 (one SQL parameter each) was more than a statement may bind.
+    else if (list.length > 0) filter.status = [...new Set(list as AgentStatus[])];
   }
   if (raw.ids !== undefined && raw.ids !== null) {
     const ids = Array.isArray(raw.ids) ? raw.ids : [raw.ids];
