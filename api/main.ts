@@ -57,8 +57,8 @@ async function main() {
   const config = loadConfig();
   const app = await createApp(config);
   if (args.has('--seed-only') || args.has('--demo')) {
-    const n = await seedDemoAgents(app.services.agents);
-    app.log.info(`seeded ${n} demo agents`);
+    const n = await seedDemoAgents(app.services.agents, app.database.db);
+    app.log.info(n === 0 ? 'the demo agents are registered already' : `seeded ${n} demo agents`);
     if (args.has('--seed-only')) return app.close();
   }
   const http = createHttpServer(app);

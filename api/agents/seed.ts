@@ -1,4 +1,6 @@
+import type { Db } from '../db';
 import type { AgentService } from './agents.service';
+import { agentStore } from './agents.store';
 
 /** The original description's six example agents, so a newcomer sees a fleet. */
 export const DEMO_AGENTS = [
@@ -10,7 +12,17 @@ export const DEMO_AGENTS = [
   { name: 'Log Processor', type: 'log_processor', host: 'logs-01.company.com', port: 5044, environment: 'development', metadata: { region: 'eu-central-1', team: 'observability' }, tags: ['logging'] },
 ];
 
-export async function seedDemoAgents(agents: AgentService): Promise<number> {
-  for (const agent of DEMO_AGENTS) await agents.register({ role: 'admin' }, agent);
-  return DEMO_AGENTS.length;
+/**
+ * Registers the demo agents not registered yet, and returns how many it registered. One
+ * already there is left as it is: registering it again would bring an offline one back
+ * online, with no heartbeat, and resolve its alerts.
+ */
+export async function seedDemoAgents(agents: AgentService, db: Db): Promise<number> {
+  let seeded = 0;
+  for (const agent of DEMO_AGENTS) {
+    if (await agentStore.idByIdentity(db, agent)) continue;
+    await agents.register({ role: 'admin' }, agent);
+    seeded++;
+  }
+  return seeded;
 }
