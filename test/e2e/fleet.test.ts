@@ -121,6 +121,25 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await context.close();
   });
 
+  it('keeps a search still being typed when another filter changes meanwhile, and applies both', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    await row(page, 'web-alpha').waitFor();
+    const search = page.getByLabel('Search agents');
+    // Picked within the search's 300 ms pause: the typed text must survive the URL change.
+    await search.fill('cache');
+    await page.getByLabel('Environment').selectOption('staging');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('cache');
+    expect(new URL(page.url()).searchParams.get('env')).toBe('staging');
+    expect(await search.inputValue()).toBe('cache');
+    await expect.poll(() => page.locator('tr[data-agent-id] td:nth-child(3)').allTextContents()).toEqual(['cache-eu']);
+    // Cleared, then another filter at once: the search stays cleared.
+    await search.fill('');
+    await page.getByLabel('Environment').selectOption('');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBeNull();
+    expect(await search.inputValue()).toBe('');
+    await context.close();
+  });
+
   it('works from the keyboard, and every control has a name', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
     await row(page, 'web-alpha').waitFor();
