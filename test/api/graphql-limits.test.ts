@@ -81,6 +81,17 @@ describe('GraphQL limits refuse expensive documents up front with 400 and the li
     await expectRefused(`{ ${root} } fragment M on AgentConnection { ${m} } fragment N on Agent { ${n} }`, 'expands to more than 10000 fields');
   });
 
+  it('refuses a name over 256 characters wherever it stands, without echoing it whole, and serves one of 256', async () => {
+    const long = 'a'.repeat(300_000);
+    for (const query of [`{ ${long} }`, `{ agents(${long}: 1) { totalCount } }`, `{ ... on ${long} { __typename } }`, `{ agents(orderBy: { field: ${long} }) { totalCount } }`, `{ ${long}: __typename }`]) {
+      await expectRefused(query, 'names are at most 256');
+      expect(JSON.stringify((await ask(server.viewerToken, query)).body).length).toBeLessThan(1_000);
+    }
+    const fine = await ask(server.viewerToken, `{ ${'b'.repeat(256)}: __typename }`);
+    expect(fine.status).toBe(200);
+    expect(fine.body.data).toEqual({ ['b'.repeat(256)]: 'Query' });
+  });
+
   it('refuses more than 10 directives', async () => {
     await expectRefused(`{ ${Array.from({ length: 11 }, (_, i) => `t${i}: __typename @include(if: true)`).join(' ')} }`, 'GRAPHQL_MAX_DIRECTIVES');
   });
