@@ -34,7 +34,10 @@ export function decodeRemoteWrite(body: Uint8Array, maxDecodedBytes: number): { 
     if (err instanceof DecodeError) throw new DecodeError(`the body is not a protobuf WriteRequest: ${err.message}`);
     throw err;
   }
-  return { points: reader.points, refused: reader.unnamed > 0 ? [{ count: reader.unnamed, reason: 'series without a __name__ label' }] : [] };
+  const refused = [];
+  if (reader.unnamed > 0) refused.push({ count: reader.unnamed, reason: 'series without a __name__ label' });
+  if (reader.repeated > 0) refused.push({ count: reader.repeated, reason: 'series with a label name given twice' });
+  return { points: reader.points, refused };
 }
 
 /** `__name__` as bytes, to find the name label without decoding every label's key. */
@@ -44,6 +47,8 @@ class WriteRequestReader extends WireReader {
   readonly points: IncomingPoint[] = [];
   /** Samples of series without a name. */
   unnamed = 0;
+  /** Samples of series with a label name given twice (`__name__`, or one with a value): refused, as Prometheus does, rather than one value chosen. */
+  repeated = 0;
   /**
    * The labels (besides the name) of the series read last, as byte ranges of the body, and
    * the object made of them. Series in a request mostly share them and differ only in
@@ -55,6 +60,7 @@ class WriteRequestReader extends WireReader {
   private ranges: number[] = [];
   private nameStart = 0;
   private nameEnd = 0;
+  private names = 0;
 
   request(): void {
     // WriteRequest.timeseries
@@ -62,7 +68,7 @@ class WriteRequestReader extends WireReader {
   }
 
   private timeseries(start: number, end: number): void {
-    this.nameStart = this.nameEnd = 0;
+    this.nameStart = this.nameEnd = this.names = 0;
     this.ranges = [];
     const samples: number[] = [];
     // TimeSeries.labels and .samples (exemplars and native histograms are not read).
@@ -70,12 +76,16 @@ class WriteRequestReader extends WireReader {
       if (field === 1 && this.len(wire, field)) this.label(s, e);
       else if (field === 2 && this.len(wire, field)) samples.push(s, e);
     });
+    const labels = this.names > 1 ? undefined : this.labels();
+    if (!labels) {
+      this.repeated += samples.length / 2;
+      return;
+    }
     const name = this.nameEnd > this.nameStart ? this.string(this.nameStart, this.nameEnd) : '';
     if (!name) {
       this.unnamed += samples.length / 2;
       return;
     }
-    const labels = this.labels();
     for (let i = 0; i < samples.length; i += 2) {
       let value = 0;
       let at = 0;
@@ -100,19 +110,23 @@ class WriteRequestReader extends WireReader {
       if (f === 1 && this.len(w, f)) (ks = s), (ke = e);
       else if (f === 2 && this.len(w, f)) (vs = s), (ve = e);
     });
-    if (ke - ks === NAME_KEY.length && this.buf.compare(NAME_KEY, 0, NAME_KEY.length, ks, ke) === 0) (this.nameStart = vs), (this.nameEnd = ve);
+    if (ke - ks === NAME_KEY.length && this.buf.compare(NAME_KEY, 0, NAME_KEY.length, ks, ke) === 0) (this.nameStart = vs), (this.nameEnd = ve), this.names++;
     // An empty value means no label, as in Prometheus; a label without a name is no label either.
     else if (ke > ks && ve > vs) this.ranges.push(ks, ke, vs, ve);
   }
 
-  /** The series' labels: the last series' object when they are the same bytes. */
-  private labels(): Record<string, string> {
+  /** The series' labels: the last series' object when they are the same bytes; undefined when a name is given twice. */
+  private labels(): Record<string, string> | undefined {
     const { ranges, lastRanges } = this;
     let same = ranges.length === lastRanges.length;
     for (let i = 0; same && i < ranges.length; i += 2) same = this.sameBytes(ranges[i], ranges[i + 1], lastRanges[i], lastRanges[i + 1]);
     if (same) return this.lastLabels;
     const labels = labelSet();
-    for (let i = 0; i < ranges.length; i += 4) labels[this.string(ranges[i], ranges[i + 1])] = this.string(ranges[i + 2], ranges[i + 3]);
+    for (let i = 0; i < ranges.length; i += 4) {
+      const key = this.string(ranges[i], ranges[i + 1]);
+      if (key in labels) return undefined;
+      labels[key] = this.string(ranges[i + 2], ranges[i + 3]);
+    }
     this.lastRanges = ranges;
     this.lastLabels = labels;
     return labels;

@@ -245,6 +245,16 @@ describe('Prometheus remote write 1.0 at /api/v1/write', () => {
     const bad = await postRemoteWrite(server.url, agent.token, Buffer.from(require('snappyjs').compress(new Uint8Array(raw))));
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body.toString()).error.message).toMatch(/not valid UTF-8/);
+    // A label name given twice: that series is refused (400 naming why), the others written.
+    const twice = (labels: [string, string][]) => ({ labels: labels.map(([n, v]) => ({ name: n, value: v })), samples: [{ value: 1, timestamp: Date.now() }] });
+    const repeated = await postRemoteWrite(
+      server.url,
+      agent.token,
+      encodeRemoteWrite({ timeseries: [twice([['__name__', 'dup_a'], ['__name__', 'dup_b']]), twice([['__name__', 'dup_c'], ['x', '1'], ['x', '2']]), series('single', 1, { x: '1' })] }),
+    );
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.toString()).toBe('1 samples written, 2 refused: 2 points: series with a label name given twice');
+    expect((await latestMetrics(server.url, server.viewerToken, agent.id)).map((l) => l.name).sort()).toEqual(['fine', 'single']);
   });
 
   it('refuses malformed snappy and protobuf with 400, the wrong encoding with 415, other tokens with 401/403', async () => {

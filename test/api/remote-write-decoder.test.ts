@@ -30,8 +30,10 @@ describe('remote-write decoder', () => {
       series([['job', 'x'], ['instance', '3']]),
       series([['__name__', 'h'], ['job', 'x'], ['instance', '2']]),
       series([['__name__', 'i'], ['instance', '2'], ['job', 'x']]),
-      // A repeated label: the later value holds, as before.
+      // A label name given twice, the name or another: refused (as Prometheus does), and
+      // neither counts as the series read last.
       series([['__name__', 'j'], ['job', 'x'], ['job', 'y']]),
+      series([['__name__', 'j'], ['__name__', 'jj'], ['job', 'x']]),
       series([['__name__', 'k']]),
       // A value that begins the previous one's.
       series([['__name__', 'l'], ['job', 'xy']]),
@@ -53,7 +55,6 @@ describe('remote-write decoder', () => {
       'g@0': { job: 'x', instance: '2' },
       'h@0': { job: 'x', instance: '2' },
       'i@0': { instance: '2', job: 'x' },
-      'j@0': { job: 'y' },
       'k@0': {},
       'l@0': { job: 'xy' },
       'm@0': { job: 'x' },
@@ -61,8 +62,11 @@ describe('remote-write decoder', () => {
       'o@0': { job: `${'v'.repeat(100)}1` },
       'p@0': { job: `${'v'.repeat(100)}2` },
     });
-    expect(refused).toEqual([{ count: 1, reason: 'series without a __name__ label' }]);
-    expect(points.map((p) => p.value)).toEqual([1, 2, ...Array(15).fill(1)]);
+    expect(refused).toEqual([
+      { count: 1, reason: 'series without a __name__ label' },
+      { count: 2, reason: 'series with a label name given twice' },
+    ]);
+    expect(points.map((p) => p.value)).toEqual([1, 2, ...Array(14).fill(1)]);
   });
 
   it('reads names and label values that are not ASCII, and refuses bytes that are not UTF-8', () => {
@@ -99,24 +103,22 @@ describe('remote-write decoder', () => {
         if (random() < 0.9) labels.splice(Math.floor(random() * (labels.length + 1)), 0, { name: '__name__', value: pick(['m', 'n']) });
         return { labels, samples: Array.from({ length: 1 + Math.floor(random() * 2) }, () => ({ value: Math.floor(random() * 100), timestamp: AT + Math.floor(random() * 1e6) })) };
       });
-      // What the messages mean, read from protobufjs' objects: the last __name__ names the
-      // series, a later label of the same name wins, empty names and values are no labels.
+      // What the messages mean, read from protobufjs' objects: __name__ names the series,
+      // empty names and values are no labels, and a series with __name__ twice, or another
+      // label name twice with values, is refused.
       const expected = [];
-      let unnamed = 0;
+      let refusedSamples = 0;
       for (const ts of timeseries) {
-        let name = '';
-        const labels: Record<string, string> = {};
-        for (const l of ts.labels) {
-          if (l.name === '__name__') name = l.value;
-          else if (l.name && l.value) labels[l.name] = l.value;
-        }
-        if (!name) unnamed += ts.samples.length;
-        else for (const s of ts.samples) expected.push({ name, labels, value: s.value, at: s.timestamp });
+        const names = ts.labels.filter((l) => l.name === '__name__');
+        const kept = ts.labels.filter((l) => l.name !== '__name__' && l.name && l.value);
+        const name = names[0]?.value ?? '';
+        if (names.length > 1 || new Set(kept.map((l) => l.name)).size < kept.length || !name) refusedSamples += ts.samples.length;
+        else for (const s of ts.samples) expected.push({ name, labels: Object.fromEntries(kept.map((l) => [l.name, l.value])), value: s.value, at: s.timestamp });
       }
       const raw = WriteRequest.encode(WriteRequest.fromObject({ timeseries })).finish();
       const decoded = decodeRemoteWrite(Buffer.from(snappy.compress(raw)), 1 << 20);
       expect(decoded.points.map((p) => ({ name: p.name, labels: { ...p.labels }, value: p.value, at: p.at }))).toEqual(expected);
-      expect(decoded.refused.reduce((n, r) => n + r.count, 0)).toBe(unnamed);
+      expect(decoded.refused.reduce((n, r) => n + r.count, 0)).toBe(refusedSamples);
 
       const damaged = Buffer.from(raw);
       for (let k = 0; k < 3 && damaged.length > 0; k++) damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
