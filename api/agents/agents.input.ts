@@ -21,7 +21,6 @@ export const MAX_TAGS = 64;
 export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_CONFIG_VALUE_BYTES = 64 * 1024;
 
-/** Accepts the seed's snake_case and GraphQL's camelCase spelling of the interval. */
 /** `keyEnvironment`: the environment of the enrollment key in use, the only one its agents may name. */
 export function parseRegistration(raw: Record<string, unknown>, config: Config, keyEnvironment?: string | null): Registration {
   const v = new Validator();
@@ -36,8 +35,13 @@ export function parseRegistration(raw: Record<string, unknown>, config: Config, 
   const metadata = raw.metadata === undefined || raw.metadata === null
     ? {}
     : v.json(raw.metadata, 'metadata', { maxBytes: MAX_METADATA_BYTES, object: true });
-  const intervalKey = raw.heartbeatIntervalSeconds !== undefined ? 'heartbeatIntervalSeconds' : 'heartbeat_interval_seconds';
-  const interval = v.integer(raw[intervalKey], intervalKey, { min: 1, max: 3600 }) ?? config.defaultHeartbeatIntervalSeconds;
+  // The seed's snake_case and GraphQL's camelCase spelling of the interval, each checked.
+  const camel = v.integer(raw.heartbeatIntervalSeconds, 'heartbeatIntervalSeconds', { min: 1, max: 3600 });
+  const snake = v.integer(raw.heartbeat_interval_seconds, 'heartbeat_interval_seconds', { min: 1, max: 3600 });
+  if (camel !== undefined && snake !== undefined && camel !== snake) {
+    v.fail('heartbeat_interval_seconds', `differs from heartbeatIntervalSeconds (${camel}); send one spelling`);
+  }
+  const interval = camel ?? snake ?? config.defaultHeartbeatIntervalSeconds;
   const tags = raw.tags === undefined || raw.tags === null ? undefined : tagList(v, raw.tags, 'tags');
   v.done();
   return {

@@ -63,8 +63,9 @@ export const metricRoutes: Route[] = [
     handle: async ({ req, res, principal, services }) => {
       const config = services.metrics.config;
       try {
-        if (mediaType(req) !== 'application/x-protobuf') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/x-protobuf');
+        // The token first, as on the other doors: one that may not push learns nothing of the body's rules.
         authorizePush(principal, undefined);
+        if (mediaType(req) !== 'application/x-protobuf') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/x-protobuf');
         const body = await readEncodedBody(req, config, ['snappy'], false);
         const decoded = decodeOrFail(() => decodeRemoteWrite(body, config.maxDecodedBytes));
         const result = merged(await services.metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);

@@ -162,6 +162,10 @@ describe('REST registration refuses bad bodies and writes nothing', () => {
     await writesNothing(async () => {
       await expectRestRefusal({ heartbeat_interval_seconds: 0 }, ['heartbeat_interval_seconds']);
       await expectRestRefusal({ heartbeat_interval_seconds: 3601 }, ['heartbeat_interval_seconds']);
+      // Both spellings are checked: a null camelCase one does not hide a bad snake_case one.
+      await expectRestRefusal({ heartbeatIntervalSeconds: null, heartbeat_interval_seconds: 5000 }, ['heartbeat_interval_seconds']);
+      await expectRestRefusal({ heartbeatIntervalSeconds: 5000, heartbeat_interval_seconds: 30 }, ['heartbeatIntervalSeconds']);
+      await expectRestRefusal({ heartbeatIntervalSeconds: 20, heartbeat_interval_seconds: 30 }, ['heartbeat_interval_seconds']);
     });
   });
 });
