@@ -267,6 +267,8 @@ describe('Prometheus remote write 1.0 at /api/v1/write', () => {
     expect((await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [] }), { 'content-encoding': 'gzip' })).status).toBe(415);
     expect((await postRemoteWrite(server.url, undefined, encodeRemoteWrite({ timeseries: [] }))).status).toBe(401);
     expect((await postRemoteWrite(server.url, server.viewerToken, encodeRemoteWrite({ timeseries: [] }))).status).toBe(403);
+    // The token's kind before the body's type.
+    expect((await postRemoteWrite(server.url, server.viewerToken, encodeRemoteWrite({ timeseries: [] }), { 'content-type': 'text/plain' })).status).toBe(403);
     const big = require('snappyjs').compress(new Uint8Array(300_000));
     expect((await postRemoteWrite(server.url, agent.token, Buffer.from(big))).status).toBe(413);
   });
