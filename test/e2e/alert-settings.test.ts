@@ -136,6 +136,29 @@ describe.skipIf(!browserAvailable)('the alert settings pages in Chromium', () =>
     await context.close();
   });
 
+  it('a silence that starts now is active at once, and one that starts in a few seconds turns active when it starts', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: '/alerts/silences' });
+    const create = page.getByRole('form', { name: 'New silence' });
+    // The page has been open a while: what it shows must not lag behind by that.
+    await page.waitForTimeout(3_000);
+    await create.getByLabel('Value 1').fill('e2e-now');
+    await create.getByLabel('Comment').fill('starts now');
+    await create.getByRole('button', { name: 'Create silence' }).click();
+    const now = page.locator('li[data-silence-id]', { hasText: 'environment=e2e-now' });
+    await now.waitFor();
+    expect(await now.getAttribute('data-state')).toBe('active');
+
+    await create.getByLabel('Value 1').fill('e2e-soon');
+    await create.getByLabel('Comment').fill('starts soon');
+    await create.getByLabel('Starts').fill(await localInput(page, Date.now() + 62_000));
+    await create.getByRole('button', { name: 'Create silence' }).click();
+    const soon = page.locator('li[data-silence-id]', { hasText: 'environment=e2e-soon' });
+    await soon.waitFor();
+    expect(await soon.getAttribute('data-state')).toBe('pending');
+    await expect.poll(() => soon.getAttribute('data-state'), { timeout: 70_000, interval: 1_000 }).toBe('active');
+    await context.close();
+  }, 120_000);
+
   it('an admin submits a rule with a bad field and sees the error beside it', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: '/alerts/rules' });
     await page.getByRole('button', { name: 'New rule' }).click();
