@@ -21,7 +21,24 @@ const REPLAY_PAGE = 500;
  */
 function passes(e: AgentEvent, filter: AgentFilter): boolean {
   if (matchesFilter(e.agent, filter)) return true;
-  return e.previousStatus !== null && matchesFilter({ ...e.agent, status: e.previousStatus }, filter);
+  const before = agentBefore(e);
+  return before === 'unknown' || (before !== undefined && matchesFilter(before, filter));
+}
+
+/**
+ * The agent as it was before the event, as far as the event tells: its status before a
+ * status change, its tags before a change of them; 'unknown' after a re-registration that
+ * changed its type or metadata (the event names the fields, not their old values, so it
+ * passes every filter); undefined when the event changed nothing a filter looks at.
+ */
+function agentBefore(e: AgentEvent): PublicAgent | 'unknown' | undefined {
+  if (e.type === 'tags_changed') {
+    const added = new Set(e.data.added as string[] | undefined);
+    const removed = (e.data.removed as string[] | undefined) ?? [];
+    return { ...e.agent, tags: [...e.agent.tags.filter((t) => !added.has(t)), ...removed] };
+  }
+  if (e.type === 'updated' && Array.isArray(e.data.changed) && e.data.changed.length > 0) return 'unknown';
+  return e.previousStatus === null ? undefined : { ...e.agent, status: e.previousStatus };
 }
 
 /** Live, filtered, resumable views of the agent events in the log. */

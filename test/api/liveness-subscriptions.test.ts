@@ -216,6 +216,32 @@ describe('events of an agent that is gone', () => {
   });
 });
 
+describe('agents that leave a filtered stream', () => {
+  it('tells a filter on tags of an agent that lost the tag, and of one re-registered with another type, but not of agents that never matched', async () => {
+    const tagged = await newAgent({ tags: ['leaves-by-tag'] });
+    const identity = { name: 'leaver-by-type', host: 'leaver.example', port: 7001, environment: 'production' };
+    const typed = await newAgent({ ...identity, type: 'leaving_type', tags: ['elsewhere'] });
+    const stranger = await newAgent({ tags: ['elsewhere'] });
+    const byTag = await live(() => subscribeWs(ws, 'subscription { agentEvents(filter: { tags: ["leaves-by-tag"] }) { type agent { id tags } } }'));
+    const byType = await live(() => subscribeWs(ws, 'subscription { agentEvents(filter: { type: "leaving_type" }) { type agent { id type } } }'));
+    const admin = (query: string) => graphql(server.url, server.adminToken, query);
+    await admin(`mutation { removeAgentTags(agentId: "${tagged.id}", tags: ["leaves-by-tag"]) { id } }`);
+    await admin(`mutation { removeAgentTags(agentId: "${stranger.id}", tags: ["elsewhere"]) { id } }`);
+    const again = await graphql(server.url, typed.token, `mutation($i: RegisterAgentInput!) { registerAgent(input: $i) { created } }`, {
+      i: { ...identity, type: 'another_type' },
+    });
+    expect(again.body.errors).toBeUndefined();
+    const left = await byTag.until((items: any[]) => items.some((e) => e.type === 'TAGS_CHANGED'));
+    expect(left.filter((e: any) => e.type === 'TAGS_CHANGED')).toEqual([{ type: 'TAGS_CHANGED', agent: { id: tagged.id, tags: [] } }]);
+    const changed = await byType.until((items: any[]) => items.some((e) => e.type === 'UPDATED'));
+    expect(changed.filter((e: any) => e.type === 'UPDATED')).toEqual([{ type: 'UPDATED', agent: { id: typed.id, type: 'another_type' } }]);
+    // Nothing of the stranger reached either.
+    expect([...byTag.items, ...byType.items].some((e: any) => e.agent.id === stranger.id)).toBe(false);
+    await end(byTag);
+    await end(byType);
+  });
+});
+
 describe('a cursor past the end of the log', () => {
   it('ends the subscription with BAD_USER_INPUT naming after, rather than waiting in silence', async () => {
     const ahead = subscribeWs(ws, EVENTS, { after: '99999999999:1' });
