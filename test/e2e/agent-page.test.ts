@@ -119,6 +119,16 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
     await admin.page.getByText('This agent has been deregistered').waitFor();
     await expect.poll(() => row(watcher.page, 'doomed').count(), { timeout: 10_000 }).toBe(0);
     await watcher.context.close();
+
+    // Opened again later, the page says it is gone: no live status, deadline or metrics hint.
+    await admin.page.reload();
+    const banner = admin.page.locator('[data-deregistered]');
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/^\s*This agent has been deregistered \([^)]+\)\. Its history stays below\.\s*$/);
+    await admin.page.locator('[data-status="deregistered"]').waitFor();
+    expect(await admin.page.getByText('Offline in').count()).toBe(0);
+    expect(await admin.page.getByRole('heading', { name: 'Metrics' }).count()).toBe(0);
+    expect(await admin.page.locator('[data-health-current]').textContent()).toMatch(/unknown/);
     await admin.context.close();
   });
 });
