@@ -34,9 +34,11 @@ describe.skipIf(!browserAvailable)('the Alerts page in Chromium', () => {
     // A viewer sees no editing controls.
     expect(await card(viewer.page).getByRole('button').count()).toBe(0);
 
+    // From the keyboard: Enter in the comment acknowledges, and focus moves to Unacknowledge.
     await card(admin.page).getByLabel('Comment for stops-soon').fill('looking into it');
-    await card(admin.page).getByRole('button', { name: 'Acknowledge' }).click();
+    await card(admin.page).getByLabel('Comment for stops-soon').press('Enter');
     await card(admin.page).locator('[data-acknowledged-by]').waitFor();
+    await expect.poll(() => admin.page.evaluate(() => document.activeElement?.textContent)).toBe('Unacknowledge');
     await card(viewer.page).locator('.ack', { hasText: 'looking into it' }).waitFor({ timeout: 10_000 });
     expect(await card(viewer.page).getAttribute('data-acknowledged')).toBe('true');
     await admin.context.close();
