@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { badInput, type AppError } from '../errors';
+import { AppError, badInput } from '../errors';
 import { isUuid, Validator } from '../validation';
 import { AGENT_STATUSES, type AgentFilter, type AgentGroupBy, type AgentStatus, type MetadataMatcher } from './agents.types';
 
@@ -92,6 +92,22 @@ export function parseConfigKey(raw: unknown): string {
   if (key !== undefined && !CONFIG_KEY.test(key)) v.fail('key', 'may hold letters, digits and _ . : / - and must not start with punctuation other than _');
   v.done();
   return key!;
+}
+
+/** A check-and-set that found the key changed since the revision its caller read. */
+export function configurationConflict(key: string, expected: number, current: number): AppError {
+  const now = current === 0 ? 'does not exist (it was deleted, or never set)' : expected === 0 ? `exists already (revision ${current})` : `is at revision ${current}`;
+  const asked = expected === 0 ? 'ifRevision 0 writes only a key that does not exist' : `you asked for revision ${expected}`;
+  return new AppError('CONFLICT', `configuration key "${key}" ${now}; ${asked}. Nothing was changed: read the key again, then decide`);
+}
+
+/** A check-and-set's revision: undefined when none was given. */
+export function parseIfRevision(raw: unknown): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const v = new Validator();
+  const revision = v.integer(raw, 'ifRevision', { min: 0, max: 2 ** 31 - 1 });
+  v.done();
+  return revision;
 }
 
 export function parseConfigValue(raw: unknown): unknown {

@@ -34,7 +34,14 @@ const reload = <Q>(query: (opts: { where: { id: string } }) => Q, ctx: Ctx, { id
 
 builder.mutationFields((t) => {
   const tagArgs = { agentId: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) };
-  const keyArgs = { agentId: t.arg.id({ required: true }), key: t.arg.string({ required: true }) };
+  const keyArgs = {
+    agentId: t.arg.id({ required: true }),
+    key: t.arg.string({ required: true }),
+    ifRevision: t.arg.int({
+      description:
+        'Check-and-set: change the key only while its revision is still this one (ConfigurationEntry.revision as you read it; 0: only while the key does not exist). Otherwise CONFLICT, and nothing is changed.',
+    }),
+  };
   return {
     registerAgent: t.field({
       type: RegisterAgentPayload,
@@ -71,14 +78,14 @@ builder.mutationFields((t) => {
       description: 'Sets one configuration key to a JSON value; a change raises configurationRevision.',
       args: { ...keyArgs, value: t.arg({ type: 'JSON', required: true }) },
       resolve: async (query, _root, a, ctx) =>
-        reload(query, ctx, await ctx.services.agents.setConfiguration(ctx.principal, String(a.agentId), a.key, a.value)),
+        reload(query, ctx, await ctx.services.agents.setConfiguration(ctx.principal, String(a.agentId), a.key, a.value, a.ifRevision)),
     }),
     deleteAgentConfiguration: t.drizzleField({
       type: 'agents',
       description: 'Deletes one configuration key; a change raises configurationRevision.',
       args: keyArgs,
       resolve: async (query, _root, a, ctx) =>
-        reload(query, ctx, await ctx.services.agents.deleteConfiguration(ctx.principal, String(a.agentId), a.key)),
+        reload(query, ctx, await ctx.services.agents.deleteConfiguration(ctx.principal, String(a.agentId), a.key, a.ifRevision)),
     }),
     deregisterAgent: t.field({
       type: DeregisterAgentPayload,

@@ -35,6 +35,10 @@ export const ConfigurationEntry = builder.drizzleObject('agentConfigurations', {
     key: t.string({ resolve: (e) => e.key }),
     value: t.field({ type: 'JSON', resolve: (e) => e.value }),
     updatedAt: t.field({ type: 'DateTime', resolve: (e) => e.updatedAt }),
+    revision: t.int({
+      description: "The agent's configurationRevision made by this key's last change: pass it as ifRevision to change the key only if no one has since.",
+      resolve: (e) => e.revision,
+    }),
   }),
 });
 

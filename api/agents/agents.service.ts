@@ -10,7 +10,7 @@ import type { LivenessPolicy } from '../liveness/policy';
 import { isUuid } from '../validation';
 import { appendAgentEvents } from './agents.events';
 import { agentFilterSql } from './agents.filter';
-import { MAX_TAGS, parseConfigKey, parseConfigValue, parseFilter, parseGroupBy, parseTags, tooManyTags } from './agents.input';
+import { configurationConflict, MAX_TAGS, parseConfigKey, parseConfigValue, parseFilter, parseGroupBy, parseIfRevision, parseTags, tooManyTags } from './agents.input';
 import { registerAgent } from './agents.registration';
 import type { PublicAgent } from './agents.snapshot';
 import { agentStore, type AgentChangeRow } from './agents.store';
@@ -132,17 +132,19 @@ export class AgentService {
     return this.changeTags(principal!, agentId, (current) => ({ tags: current.filter((t) => !tags.has(t)), claimed: [] }));
   }
 
-  setConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown, rawValue: unknown) {
+  setConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown, rawValue: unknown, rawIfRevision?: unknown) {
     authorize(principal, 'admin');
     const key = parseConfigKey(rawKey);
     const value = parseConfigValue(rawValue);
-    return this.changeConfiguration(principal!, agentId, key, (tx, now) => agentStore.setConfiguration(tx, agentId, key, value, now));
+    const ifRevision = parseIfRevision(rawIfRevision);
+    return this.changeConfiguration(principal!, agentId, key, ifRevision, (tx, now, revision) => agentStore.setConfiguration(tx, agentId, key, value, now, revision));
   }
 
-  deleteConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown) {
+  deleteConfiguration(principal: Principal | undefined, agentId: string, rawKey: unknown, rawIfRevision?: unknown) {
     authorize(principal, 'admin');
     const key = parseConfigKey(rawKey);
-    return this.changeConfiguration(principal!, agentId, key, (tx) => agentStore.deleteConfiguration(tx, agentId, key));
+    const ifRevision = parseIfRevision(rawIfRevision);
+    return this.changeConfiguration(principal!, agentId, key, ifRevision, (tx) => agentStore.deleteConfiguration(tx, agentId, key));
   }
 
   async deregister(principal: Principal | undefined, id: string): Promise<{ id: string }> {
@@ -186,12 +188,26 @@ export class AgentService {
     return { id: agentId };
   }
 
-  /** Applies one configuration write; a real change bumps the revision agents poll for. */
-  private async changeConfiguration(principal: Principal, agentId: string, key: string, write: (tx: Db, now: Date) => Promise<'set' | 'deleted' | undefined>) {
+  /**
+   * Applies one configuration write; a real change bumps the revision agents poll for, and
+   * stamps the key with it. With `ifRevision` (check-and-set, as Consul's `cas`), the write
+   * happens only while the key's revision is still that one (0: while the key is absent).
+   */
+  private async changeConfiguration(
+    principal: Principal,
+    agentId: string,
+    key: string,
+    ifRevision: number | undefined,
+    write: (tx: Db, now: Date, revision: number) => Promise<'set' | 'deleted' | undefined>,
+  ) {
     await this.deps.events.transaction(async (tx) => {
-      await this.lock(tx, agentId);
+      const agent = await this.lock(tx, agentId);
+      if (ifRevision !== undefined) {
+        const current = await agentStore.configurationRevisionOf(tx, agentId, key);
+        if (current !== ifRevision) throw configurationConflict(key, ifRevision, current);
+      }
       const now = this.deps.clock.now();
-      const action = await write(tx, now);
+      const action = await write(tx, now, agent.configurationRevision + 1);
       if (!action) return;
       const row = await agentStore.bumpConfigurationRevision(tx, agentId, now);
       await this.append(tx, [{ agentId, type: 'configuration_changed', data: { key, action, revision: row.configurationRevision, actor: actorOf(principal) } }]);

@@ -240,18 +240,27 @@ export const agentStore = {
     return { types: await distinct(agents.type), environments: await distinct(agents.environment), tags: tags.map((r) => r.v) };
   },
 
-  /** Sets a key; undefined when it already held that value. */
-  async setConfiguration(tx: Db, agentId: string, key: string, value: unknown, now: Date): Promise<'set' | undefined> {
+  /** Sets a key, stamped with `revision`; undefined when it already held that value. */
+  async setConfiguration(tx: Db, agentId: string, key: string, value: unknown, now: Date, revision: number): Promise<'set' | undefined> {
     const changed = await tx
       .insert(agentConfigurations)
-      .values({ agentId, key, value, updatedAt: now })
+      .values({ agentId, key, value, updatedAt: now, revision })
       .onConflictDoUpdate({
         target: [agentConfigurations.agentId, agentConfigurations.key],
-        set: { value, updatedAt: now },
+        set: { value, updatedAt: now, revision },
         setWhere: sql`${agentConfigurations.value} is distinct from excluded.value`,
       })
       .returning({ key: agentConfigurations.key });
     return changed.length > 0 ? 'set' : undefined;
+  },
+
+  /** The revision of a key's last change; 0 when there is no such key. */
+  async configurationRevisionOf(tx: Db, agentId: string, key: string): Promise<number> {
+    const [row] = await tx
+      .select({ revision: agentConfigurations.revision })
+      .from(agentConfigurations)
+      .where(and(eq(agentConfigurations.agentId, agentId), eq(agentConfigurations.key, key)));
+    return row?.revision ?? 0;
   },
 
   /** Deletes a key; undefined when there was none. */

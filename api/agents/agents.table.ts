@@ -113,6 +113,9 @@ export const agentConfigurations = pgTable(
     key: varchar('key', { length: 255 }).notNull(),
     value: jsonb('value').$type<unknown>().notNull(),
     updatedAt: at('updated_at').notNull().default(sql`now()`),
+    // The agent's configuration_revision made by the write that last changed this key: the
+    // check-and-set of setAgentConfiguration and deleteAgentConfiguration compares with it.
+    revision: integer('revision').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.agentId, t.key] })],
 );

@@ -172,6 +172,66 @@ describe('configuration', () => {
     expect(Object.keys(read.body.configuration)).toHaveLength(20);
   });
 
+  describe('check-and-set (ifRevision)', () => {
+    const CAS_SET =
+      'mutation($id: ID!, $key: String!, $value: JSON!, $rev: Int) { setAgentConfiguration(agentId: $id, key: $key, value: $value, ifRevision: $rev) { configurationRevision configuration { key value revision } } }';
+    const CAS_DELETE = 'mutation($id: ID!, $key: String!, $rev: Int) { deleteAgentConfiguration(agentId: $id, key: $key, ifRevision: $rev) { configurationRevision configuration { key revision } } }';
+    const conflict = (res: Awaited<ReturnType<typeof admin>>) => {
+      expect(res.status).toBe(409);
+      const error = onlyError(res);
+      expect(error.extensions?.code).toBe('CONFLICT');
+      return error.message;
+    };
+
+    it("stamps each key with the revision of its last change, and writes only while the key's revision is the one given", async () => {
+      const { id } = await newAgent();
+      const a = await admin(CAS_SET, { id, key: 'a', value: 1, rev: 0 });
+      expect(a.body.data.setAgentConfiguration).toEqual({ configurationRevision: 1, configuration: [{ key: 'a', value: 1, revision: 1 }] });
+      await admin(SET, { id, key: 'b', value: 2 });
+      // Another key's change does not conflict: the check is per key.
+      const a2 = await admin(CAS_SET, { id, key: 'a', value: 10, rev: 1 });
+      expect(a2.body.errors).toBeUndefined();
+      expect(a2.body.data.setAgentConfiguration.configuration).toEqual([
+        { key: 'a', value: 10, revision: 3 },
+        { key: 'b', value: 2, revision: 2 },
+      ]);
+
+      // An operator who read revision 1 of "a" does not overwrite the change made since.
+      expect(conflict(await admin(CAS_SET, { id, key: 'a', value: 99, rev: 1 }))).toBe(
+        'configuration key "a" is at revision 3; you asked for revision 1. Nothing was changed: read the key again, then decide',
+      );
+      expect(conflict(await admin(CAS_DELETE, { id, key: 'a', rev: 1 }))).toContain('is at revision 3');
+      expect(conflict(await admin(CAS_SET, { id, key: 'b', value: 5, rev: 0 }))).toContain('configuration key "b" exists already (revision 2); ifRevision 0 writes only a key that does not exist');
+      expect((await restConfiguration(id)).body).toMatchObject({ configuration_revision: 3, configuration: { a: 10, b: 2 } });
+
+      const deleted = await admin(CAS_DELETE, { id, key: 'a', rev: 3 });
+      expect(deleted.body.data.deleteAgentConfiguration).toEqual({ configurationRevision: 4, configuration: [{ key: 'b', revision: 2 }] });
+      expect(conflict(await admin(CAS_SET, { id, key: 'a', value: 1, rev: 3 }))).toContain('configuration key "a" does not exist (it was deleted, or never set)');
+      // Without ifRevision the write is unconditional, as before.
+      expect((await admin(SET, { id, key: 'b', value: 7 })).body.data.setAgentConfiguration.configurationRevision).toBe(5);
+    });
+
+    it('lets exactly one of 10 concurrent writers that read the same revision win', async () => {
+      const { id } = await newAgent();
+      await admin(SET, { id, key: 'k', value: 'start' });
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => admin(CAS_SET, { id, key: 'k', value: `writer ${i}`, rev: 1 })));
+      const won = results.filter((r) => r.status === 200 && !r.body.errors);
+      expect(won).toHaveLength(1);
+      for (const r of results.filter((x) => x !== won[0])) conflict(r);
+      const read = await restConfiguration(id);
+      expect(read.body.configuration_revision).toBe(2);
+      expect(read.body.configuration.k).toBe(won[0].body.data.setAgentConfiguration.configuration[0].value);
+    });
+
+    it('refuses a negative ifRevision with BAD_USER_INPUT naming it', async () => {
+      const { id } = await newAgent();
+      const res = await admin(CAS_SET, { id, key: 'k', value: 1, rev: -1 });
+      expect(res.status).toBe(400);
+      expect(Object.keys(onlyError(res).extensions?.fields ?? {})).toEqual(['ifRevision']);
+      expect((await restConfiguration(id)).body.configuration_revision).toBe(0);
+    });
+  });
+
   it('refuses a malformed key or an oversized value with BAD_USER_INPUT and writes nothing', async () => {
     const { id } = await newAgent();
     const cases: [Record<string, unknown>, string][] = [

@@ -47,6 +47,8 @@ const snapshot = (status: string) => ({
 async function writeOldDatabase(run: (query: ReturnType<typeof sql>) => Promise<unknown>) {
   await run(sql`insert into agents (id, name, type, host, port, environment, token_hash, offline_at, created_at, updated_at)
     values (${AGENT_ID}, 'old-agent', 'api_agent', 'old.example.com', 80, 'production', ${'0'.repeat(64)}, now() - interval '1 minute', now(), now())`);
+  await run(sql`insert into agent_configurations (agent_id, key, value) values (${AGENT_ID}, 'log.level', '"debug"'::jsonb), (${AGENT_ID}, 'limits', '{"cpu": 1}'::jsonb)`);
+  await run(sql`update agents set configuration_revision = 2 where id = ${AGENT_ID}`);
   await run(sql`insert into agent_events (agent_id, type, status, agent, at) values (${AGENT_ID}, 'registered', 'online', ${JSON.stringify(snapshot('online'))}::jsonb, '2026-11-29T10:00:00Z')`);
   await run(sql`insert into agent_events (agent_id, type, previous_status, status, reason, agent, at)
     values (${AGENT_ID}, 'status_changed', 'online', 'offline', 'no heartbeat for 3 × 30 s', ${JSON.stringify(snapshot('offline'))}::jsonb, '2026-11-29T10:01:30Z')`);
@@ -112,6 +114,14 @@ describe('upgrading a database from before the domain-neutral event log', () => 
     } finally {
       await ws.dispose();
     }
+  });
+
+  it('stamps configuration keys from before keys had revisions with their agent\'s revision, so a check-and-set of what an operator read succeeds', async () => {
+    const read = await graphql(server.url, server.viewerToken, `{ agent(id: "${AGENT_ID}") { configurationRevision configuration { key revision } } }`);
+    expect(read.body.data.agent).toEqual({ configurationRevision: 2, configuration: [{ key: 'limits', revision: 2 }, { key: 'log.level', revision: 2 }] });
+    const set = await graphql(server.url, server.adminToken, `mutation { setAgentConfiguration(agentId: "${AGENT_ID}", key: "log.level", value: "info", ifRevision: 2) { configuration { key value revision } } }`);
+    expect(set.body.errors).toBeUndefined();
+    expect(set.body.data.setAgentConfiguration.configuration).toContainEqual({ key: 'log.level', value: 'info', revision: 3 });
   });
 
   it('gives an agent that was up, and fell due while the server was down, a grace period on the first start, since nothing recorded when sweeping last ran', async () => {

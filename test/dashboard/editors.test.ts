@@ -3,7 +3,7 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import ConfigEditor from '../../dashboard/src/components/agent/ConfigEditor.svelte';
 import TagEditor from '../../dashboard/src/components/agent/TagEditor.svelte';
 
-const entries = [{ key: 'interval', value: 30, updatedAt: '2025-01-01T00:00:00Z' }];
+const entries = [{ key: 'interval', value: 30, updatedAt: '2025-01-01T00:00:00Z', revision: 4 }];
 
 describe('configuration editor', () => {
   it('refuses text that is not JSON and says why, before anything is sent', async () => {
@@ -24,7 +24,47 @@ describe('configuration editor', () => {
     await fireEvent.input(screen.getByLabelText('Key'), { target: { value: 'limits' } });
     await fireEvent.input(screen.getByLabelText('Value (JSON)'), { target: { value: '{"cpu": 2, "on": true}' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Add' }));
-    expect(onSet).toHaveBeenCalledWith('limits', { cpu: 2, on: true });
+    // A new key: the server refuses it if someone else created it meanwhile.
+    expect(onSet).toHaveBeenCalledWith('limits', { cpu: 2, on: true }, 0);
+  });
+
+  it('saves an edit based on the revision it began from, and deletes the revision shown', async () => {
+    const onSet = vi.fn(async () => null);
+    const onDelete = vi.fn(async () => null);
+    render(ConfigEditor, { entries, editable: true, now: Date.now(), onSet, onDelete });
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit interval' }));
+    await fireEvent.input(screen.getByLabelText('Value (JSON)'), { target: { value: '60' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(onSet).toHaveBeenCalledWith('interval', 60, 4);
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete interval' }));
+    expect(onDelete).toHaveBeenCalledWith('interval', 4);
+  });
+
+  it('after a refused save (CONFLICT), says the key changed and a second save replaces what the table then shows', async () => {
+    const onSet = vi.fn(async (): Promise<{ message: string; code: string; fields: Record<string, string> } | null> => ({ message: 'conflict', code: 'CONFLICT', fields: {} }));
+    const { rerender } = render(ConfigEditor, { entries, editable: true, now: Date.now(), onSet, onDelete: vi.fn(async () => null) });
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit interval' }));
+    await fireEvent.input(screen.getByLabelText('Value (JSON)'), { target: { value: '60' } });
+    // Someone else's change is committed; the live table shows it after the refusal.
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('"interval" was changed by someone else since you began editing; nothing was saved.'));
+    await rerender({ entries: [{ ...entries[0], value: 45, revision: 6 }] });
+    onSet.mockImplementation(async () => null);
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(onSet).toHaveBeenLastCalledWith('interval', 60, 6);
+    expect((screen.getByLabelText('Value (JSON)') as HTMLTextAreaElement).value).toBe('');
+  });
+
+  it('warns while editing when the key changes under the form; saving then replaces the change shown', async () => {
+    const onSet = vi.fn(async () => null);
+    const { rerender } = render(ConfigEditor, { entries, editable: true, now: Date.now(), onSet, onDelete: vi.fn(async () => null) });
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit interval' }));
+    expect(screen.queryByRole('status')).toBeNull();
+    await rerender({ entries: [{ ...entries[0], value: 45, revision: 5 }] });
+    expect(screen.getByRole('status').textContent).toContain('"interval" has been changed by someone else since you began editing');
+    await fireEvent.input(screen.getByLabelText('Value (JSON)'), { target: { value: '90' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(onSet).toHaveBeenCalledWith('interval', 90, 5);
   });
 
   it("shows the server's field message next to the field it names", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { graphql, request } from '../helpers/client';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { heartbeat, registerAgent, type Registered } from './agents';
 import { browserAvailable, launchChromium, openSignedIn, row, unlabelledControls } from './browser';
@@ -49,6 +50,50 @@ describe.skipIf(!browserAvailable)('agent page in Chromium', () => {
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.locator('tr[data-config-key="limits"]').waitFor();
     expect(await page.locator('tr[data-config-key="limits"] pre').textContent()).toContain('"cpu": 2');
+    await context.close();
+  });
+
+  it('two admins edit one key: the one who began from an older value is warned live, and refused when the change has not reached the page yet', async () => {
+    const set = (value: unknown) =>
+      graphql(server.url, server.adminToken, 'mutation($id: ID!, $v: JSON!) { setAgentConfiguration(agentId: $id, key: "mode", value: $v) { id } }', { id: agent.id, v: value });
+    await set('blue');
+    // The page's live stream passes through here, so a test can hold back what the server pushes.
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    let hold = false;
+    const held: (() => void)[] = [];
+    await context.routeWebSocket(/\/graphql/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((m) => (hold ? held.push(() => ws.send(m)) : ws.send(m)));
+      ws.onMessage((m) => upstream.send(m));
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/dashboard/agents/${agent.id}#token=${server.adminToken}`);
+    const modeRow = page.locator('tr[data-config-key="mode"]');
+    await modeRow.waitFor();
+    await page.getByRole('button', { name: 'Edit mode' }).click();
+    await page.getByLabel('Value (JSON)').fill('"green"');
+
+    // Another admin changes the key while this form is open: the live table shows it, the form says so, and saving replaces it.
+    await set('red');
+    await modeRow.locator('pre', { hasText: '"red"' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('status').filter({ hasText: '"mode" has been changed by someone else since you began editing' }).waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await modeRow.locator('pre', { hasText: '"green"' }).waitFor();
+
+    // A change the page has not been shown yet is not overwritten: the save is refused and says why.
+    await page.getByRole('button', { name: 'Edit mode' }).click();
+    await page.getByLabel('Value (JSON)').fill('"violet"');
+    hold = true;
+    await set('black');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: '"mode" was changed by someone else since you began editing; nothing was saved.' }).waitFor({ timeout: 10_000 });
+    expect((await request(`${server.url}/api/v1/agents/${agent.id}/configuration`, { token: server.viewerToken })).body.configuration.mode).toBe('black');
+    // Once the change arrives, a second save replaces what the table then shows.
+    hold = false;
+    for (const send of held.splice(0)) send();
+    await modeRow.locator('pre', { hasText: '"black"' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await modeRow.locator('pre', { hasText: '"violet"' }).waitFor();
     await context.close();
   });
 

@@ -30,6 +30,7 @@ export const AgentDetailFields = graphql(
         key
         value
         updatedAt
+        revision
       }
       configurationRevision
       updatedAt

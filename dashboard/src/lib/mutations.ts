@@ -26,8 +26,8 @@ export const RemoveTagsMutation = graphql(
 
 export const SetConfigurationMutation = graphql(
   `
-    mutation SetConfiguration($agentId: ID!, $key: String!, $value: JSON!) {
-      setAgentConfiguration(agentId: $agentId, key: $key, value: $value) {
+    mutation SetConfiguration($agentId: ID!, $key: String!, $value: JSON!, $ifRevision: Int) {
+      setAgentConfiguration(agentId: $agentId, key: $key, value: $value, ifRevision: $ifRevision) {
         ...AgentDetailFields
       }
     }
@@ -37,8 +37,8 @@ export const SetConfigurationMutation = graphql(
 
 export const DeleteConfigurationMutation = graphql(
   `
-    mutation DeleteConfiguration($agentId: ID!, $key: String!) {
-      deleteAgentConfiguration(agentId: $agentId, key: $key) {
+    mutation DeleteConfiguration($agentId: ID!, $key: String!, $ifRevision: Int) {
+      deleteAgentConfiguration(agentId: $agentId, key: $key, ifRevision: $ifRevision) {
         ...AgentDetailFields
       }
     }
