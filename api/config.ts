@@ -59,6 +59,9 @@ export interface Config {
   agentTokenCacheMs: number;
   /** How often each replica reads the API keys again: a revoked key stops working everywhere within this. */
   apiKeyRefreshMs: number;
+  /** Longest a client may take to send a request's head, and its whole request (head and body): a slow or stalled sender is answered 408 and loses its socket. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   /** Longest a shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   /** After a signal, how long the server keeps accepting (with /ready at 503) before it stops. */
@@ -167,6 +170,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT must be json or pretty');
   const dataDir = env.DATA_DIR || './data';
   const sweepIntervalMs = integer(env, 'SWEEP_INTERVAL_MS', 250, 10, 60_000);
+  const httpHeadersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000);
+  const httpRequestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000);
+  if (httpRequestTimeoutMs < httpHeadersTimeoutMs) throw new ConfigError(`HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS (${httpHeadersTimeoutMs})`);
   const outageGapMs = integer(env, 'OUTAGE_GAP_MS', Math.max(5_000, 20 * sweepIntervalMs), 1_000, 3_600_000);
   if (outageGapMs < 4 * sweepIntervalMs) throw new ConfigError(`OUTAGE_GAP_MS must be at least 4 × SWEEP_INTERVAL_MS (${4 * sweepIntervalMs})`);
   const metrics: MetricsConfig = {
@@ -236,6 +242,8 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 50_000, 100, 100_000_000),
     agentTokenCacheMs: integer(env, 'AGENT_TOKEN_CACHE_MS', 5_000, 0, 60_000),
     apiKeyRefreshMs: integer(env, 'API_KEY_REFRESH_MS', 2_000, 100, 60_000),
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     publicUrl: env.PUBLIC_URL || undefined,

@@ -8,7 +8,7 @@ import { AgentTokenVerifier } from './auth/agent-tokens';
 import { requirePrincipal } from './auth/authenticator';
 import { bearer, digestToken, sameDigest, type Principal } from './auth/tokens';
 import { isDatabaseUnavailable } from './db';
-import { AppError, databaseUnavailable } from './errors';
+import { AppError, databaseUnavailable, methodNotAllowed } from './errors';
 import { createGraphQLDoor } from './http/graphql';
 import { sendError, sendJson } from './http/http';
 import { Readiness } from './http/health';
@@ -75,6 +75,29 @@ function requestHeadWithoutUpgrade(req: IncomingMessage): Buffer {
   return Buffer.from(`${head}\r\n`, 'latin1');
 }
 
+/** Headers node:http would keep the first of, silently dropping the rest; a request with two gets a 400 (RFC 9112 asks that of Host). */
+const SINGLE_HEADERS = ['host', 'authorization', 'content-type'];
+
+/** The first header of SINGLE_HEADERS a request gives more than once, if any. */
+function repeatedHeader(raw: string[]): string | undefined {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const length = raw[i].length;
+    // Only names as long as one of the three are looked at closer: most headers cost one comparison.
+    if (length !== 4 && length !== 13 && length !== 12) continue;
+    const bit = SINGLE_HEADERS.indexOf(raw[i].toLowerCase());
+    if (bit < 0) continue;
+    if (seen & (1 << bit)) return SINGLE_HEADERS[bit];
+    seen |= 1 << bit;
+  }
+  return undefined;
+}
+
+/** The doors that only serve reads answer GET and HEAD; anything else is a 405 that says so. */
+function readOnly(req: IncomingMessage, pathname: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '', pathname, ['GET', 'HEAD']);
+}
+
 /** One node:http server for /graphql (HTTP and WebSocket), /api/v1, /dashboard and /health. */
 export function createHttpServer(app: App): HttpServer {
   const { log } = app;
@@ -98,6 +121,8 @@ export function createHttpServer(app: App): HttpServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo) {
     const { pathname, search } = parseTarget(req.url);
+    const repeated = repeatedHeader(req.rawHeaders);
+    if (repeated) throw new AppError('BAD_REQUEST', `the request has more than one ${repeated} header; send it once`);
     if (pathname.startsWith('/api/')) {
       const { route, params } = match(routes, req.method ?? 'GET', pathname);
       info.route = routeLabel(route);
@@ -119,23 +144,28 @@ export function createHttpServer(app: App): HttpServer {
     }
     if (pathname === '/health') {
       info.route = '/health';
+      readOnly(req, pathname);
       return readiness.health(res);
     }
     if (pathname === '/ready') {
       info.route = '/ready';
+      readOnly(req, pathname);
       return readiness.ready(res);
     }
     if (pathname === '/metrics') {
       info.route = '/metrics';
+      readOnly(req, pathname);
       return serveMetrics(req, res);
     }
     if (pathname === '/') {
       info.route = '/';
+      readOnly(req, pathname);
       res.writeHead(302, { location: '/dashboard/' }).end();
       return;
     }
     if (pathname === '/dashboard' || pathname.startsWith('/dashboard/')) {
       info.route = '/dashboard';
+      readOnly(req, pathname);
       return serveDashboard(pathname, res, undefined, req.headers['accept-encoding']);
     }
     throw new AppError('NOT_FOUND', `nothing at ${pathname}`);
@@ -201,7 +231,17 @@ export function createHttpServer(app: App): HttpServer {
       answerError(req, res, info, err);
     }
   };
-  const server = http.createServer(onRequest);
+  const { httpHeadersTimeoutMs, httpRequestTimeoutMs } = app.config;
+  const server = http.createServer(
+    {
+      // A client that stops sending mid-request (or sends a byte a minute) holds its socket this long, not node's 300 s.
+      headersTimeout: httpHeadersTimeoutMs,
+      requestTimeout: httpRequestTimeoutMs,
+      // How often those are checked: node's default, 30 s, would let them run 30 s over.
+      connectionsCheckingInterval: Math.min(1_000, httpHeadersTimeoutMs / 2),
+    },
+    onRequest,
+  );
   // Keep-alive connections from agents would otherwise hold close() open.
   server.keepAliveTimeout = 5_000;
 

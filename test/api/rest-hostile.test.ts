@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyError, rawRequest, registerRest } from '../helpers/agents';
 import { graphql, request } from '../helpers/client';
@@ -53,6 +54,53 @@ describe('HEAD on REST reads', () => {
     const head = await rawRequest(server.url, { method: 'HEAD', path: `/api/v1/agents/${agent.id}/heartbeat`, headers: { authorization: `Bearer ${agent.token}` } });
     expect(head.status).toBe(405);
     expect(head.headers.get('allow')).toBe('POST');
+  });
+});
+
+/** Writes a request as given, byte for byte, and reads the answer's status line and body. */
+function rawExchange(baseUrl: string, text: string): Promise<{ status: number; body: any; headers: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(text));
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (got += d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, ...rest] = got.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), headers: head, body: body ? JSON.parse(body) : undefined });
+    });
+  });
+}
+
+describe('headers a request may give once', () => {
+  it.each([
+    ['Host', (t: string) => `GET /api/v1/agents/ HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nAuthorization: Bearer ${t}\r\nConnection: close\r\n\r\n`, 'host'],
+    ['Authorization', (t: string) => `GET /api/v1/agents/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nauthorization: Bearer someone-else\r\nConnection: close\r\n\r\n`, 'authorization'],
+    ['Content-Type', (t: string) => `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\nCONTENT-TYPE: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{"query":"{"}`, 'content-type'],
+  ])('a request with two %s headers is refused with 400 naming it, not served by the first', async (_name, text, header) => {
+    const res = await rawExchange(server.url, text(server.viewerToken));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({ code: 'BAD_REQUEST', message: `the request has more than one ${header} header; send it once` });
+  });
+
+  it('serves a request that gives each once, whatever their case', async () => {
+    const res = await rawExchange(server.url, `GET /api/v1/agents/ HTTP/1.1\r\nhOsT: x\r\nAUTHORIZATION: Bearer ${server.viewerToken}\r\nX-Host: y\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('doors that only serve reads', () => {
+  it.each(['/health', '/ready', '/metrics', '/', '/dashboard/', '/dashboard/index.html'])('%s answers POST and DELETE with 405 and Allow: GET, HEAD, and still serves HEAD', async (path) => {
+    for (const method of ['POST', 'DELETE']) {
+      const res = await rawRequest(server.url, { method, path, headers: { authorization: `Bearer ${server.viewerToken}` }, body: Buffer.from('{}') });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(res.body.error.message).toBe(`${method} is not allowed on ${path}`);
+    }
+    const head = await rawRequest(server.url, { method: 'HEAD', path, headers: { authorization: `Bearer ${server.viewerToken}` } });
+    expect(head.status, `HEAD ${path}`).toBeLessThan(400);
   });
 });
 
