@@ -1,3 +1,4 @@
+import { badInput } from '../errors';
 import { builder } from '../graphql/builder';
 import { agentOrderQuery, checkAgentCursor } from './agents.filter';
 import { PUBLIC_COLUMNS, recentHeartbeats } from './agents.snapshot';
@@ -200,6 +201,17 @@ const AgentFacets = builder.simpleObject('AgentFacets', {
   fields: (t) => ({ types: t.stringList(), environments: t.stringList(), tags: t.stringList() }),
 });
 
+/** The paging arguments of `agents`, as the connection would refuse them. */
+function checkAgentPage(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null; orderBy?: Parameters<typeof checkAgentCursor>[0] | null }) {
+  for (const key of ['first', 'last'] as const) {
+    const n = args[key];
+    if (n !== null && n !== undefined && n < 0) throw badInput({ [key]: 'must be 0 or more' });
+  }
+  if (args.first != null && args.last != null) throw badInput({ last: 'give first or last, not both' });
+  checkAgentCursor(args.orderBy ?? undefined, args.after, 'after');
+  checkAgentCursor(args.orderBy ?? undefined, args.before, 'before');
+}
+
 builder.queryFields((t) => ({
   agents: t.drizzleConnection({
     type: 'agents',
@@ -207,12 +219,12 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: AgentFilterInput }),
       orderBy: t.arg({ type: AgentOrderInput, description: 'Defaults to SEVERITY ascending: worst first.' }),
     },
-    totalCount: (_root, args, ctx) => ctx.services.agents.count(ctx.principal, args.filter),
+    // Refuses what a page would refuse: asked alone, it is all the connection resolves.
+    totalCount: (_root, args, ctx) => (checkAgentPage(args), ctx.services.agents.count(ctx.principal, args.filter)),
     resolve: (query, _root, args, ctx) =>
       ctx.services.agents.connection(ctx.principal, args.filter, (where) => {
         // After authorization and the filter, before `query` reads the cursors into SQL.
-        checkAgentCursor(args.orderBy ?? undefined, args.after, 'after');
-        checkAgentCursor(args.orderBy ?? undefined, args.before, 'before');
+        checkAgentPage(args);
         // The sort-key extra only orders rows; typing it would widen the row type.
         return query({ where, ...agentOrderQuery(args.orderBy ?? undefined) } as { where: typeof where });
       }),

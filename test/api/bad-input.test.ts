@@ -255,10 +255,13 @@ describe('GraphQL registration refuses bad input the same way and writes nothing
   });
 
   it('answers a malformed cursor or a negative page size with HTTP 400 and BAD_USER_INPUT', async () => {
-    for (const args of ['after: "not-a-cursor"', 'first: -1', 'first: 1, last: 1']) {
-      const res = await graphql(server.url, server.viewerToken, `{ agents(${args}) { nodes { id } } }`);
-      expect(res.status, args).toBe(400);
-      expect(onlyError(res).extensions?.code).toBe('BAD_USER_INPUT');
+    for (const args of ['after: "not-a-cursor"', 'before: "not-a-cursor"', 'first: -1', 'last: -1', 'first: 1, last: 1']) {
+      // Also when the count is all that is asked: it is no way around the checks.
+      for (const selection of ['nodes { id }', 'totalCount', 'pageInfo { hasNextPage }']) {
+        const res = await graphql(server.url, server.viewerToken, `{ agents(${args}) { ${selection} } }`);
+        expect(res.status, `${args} ${selection}`).toBe(400);
+        expect(onlyError(res).extensions?.code).toBe('BAD_USER_INPUT');
+      }
     }
   });
 });
