@@ -55,7 +55,8 @@ export function decodeOtlpJson(body: Buffer, now: number): Decoded {
  * exponential) and summaries become `<name>_count` and `<name>_sum`, of their
  * temporality's kind; a summary's quantiles are gauges with a `quantile` label.
  * Data point attributes become labels (keys with other characters than letters, digits,
- * `_` and `.` have those replaced by `_`); resource and scope attributes are not kept.
+ * `_` and `.` have those replaced by `_`; keys that become the same name keep every value,
+ * joined with `;`); resource and scope attributes are not kept.
  * A point without a time is taken as now.
  */
 export function decodeOtlpProtobuf(body: Uint8Array, now: number): Decoded {
@@ -195,6 +196,8 @@ class OtlpReader extends WireReader {
     for (let i = 0; same && i < attributes.length; i += 2) same = this.sameBytes(attributes[i], attributes[i + 1], last[i], last[i + 1]);
     if (same) return this.lastLabels;
     const labels = labelSet();
+    // Keys that had to be made label-safe, as [label, key, value]: only they can collide.
+    let renamed: [string, string, string][] | undefined;
     for (let i = 0; i < attributes.length; i += 2) {
       let key = '';
       let value = '';
@@ -202,9 +205,10 @@ class OtlpReader extends WireReader {
         if (f === 1 && this.len(w, f)) key = this.string(s, e);
         else if (f === 2 && this.len(w, f)) value = this.anyValue(s, e, 0);
       });
-      if (!LABEL_PATTERN.test(key)) key = key.replace(/[^a-zA-Z0-9_.]/g, '_').replace(/^(?=[0-9.]|$)/, '_');
-      labels[key] = value;
+      if (LABEL_PATTERN.test(key)) labels[key] = value;
+      else (renamed ??= []).push([key.replace(/[^a-zA-Z0-9_.]/g, '_').replace(/^(?=[0-9.]|$)/, '_'), key, value]);
     }
+    if (renamed) mergeRenamed(labels, renamed);
     this.lastAttributes = attributes.slice();
     this.lastLabels = labels;
     return labels;
@@ -250,5 +254,23 @@ class OtlpReader extends WireReader {
     const lo = this.buf.readUInt32LE(at);
     const hi = this.buf.readUInt32LE(at + 4);
     return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
+  }
+}
+
+/**
+ * Adds attributes whose keys were made label-safe. Keys that become one label name
+ * (`a-b`, `a/b` and `a_b`) keep every value, joined with `;` in the order of the keys'
+ * own text, as Prometheus' OTLP translation does, rather than one of them silently.
+ */
+function mergeRenamed(labels: Record<string, string>, renamed: [string, string, string][]): void {
+  const byLabel = new Map<string, [string, string][]>();
+  for (const [label, key, value] of renamed) {
+    let group = byLabel.get(label);
+    if (!group) byLabel.set(label, (group = label in labels ? [[label, labels[label]]] : []));
+    group.push([key, value]);
+  }
+  for (const [label, group] of byLabel) {
+    if (group.length > 1) group.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    labels[label] = group.map((g) => g[1]).join(';');
   }
 }

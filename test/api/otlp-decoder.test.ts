@@ -80,6 +80,21 @@ describe('OTLP decoder', () => {
     }
   });
 
+  it('keeps every value of keys that become one label name, joined with ";" in the order of the keys, as Prometheus does', () => {
+    const attributes = [
+      { key: 'a_b', value: { stringValue: 'plain' } },
+      { key: 'a/b', value: { stringValue: 'slash' } },
+      { key: 'a-b', value: { stringValue: 'dash' } },
+      { key: 'x-y', value: { stringValue: 'alone' } },
+      { key: '1st', value: { stringValue: 'one' } },
+      { key: '_1st', value: { stringValue: 'underscore' } },
+    ];
+    for (const decoded of both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes }] } }])) {
+      // "a-b" < "a/b" < "a_b" by their text; "1st" < "_1st".
+      expect(decoded.points[0].labels).toEqual({ a_b: 'dash;slash;plain', x_y: 'alone', _1st: 'one;underscore' });
+    }
+  });
+
   it('gives the points of one series one labels object, and a series with other attributes its own', () => {
     const a = [{ key: 'cpu', value: { stringValue: '0' } }];
     const b = [{ key: 'cpu', value: { stringValue: '1' } }];
