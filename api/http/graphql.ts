@@ -11,7 +11,7 @@ import { toGraphQLError } from '../graphql/errors';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
 import { checkVariables } from '../validation';
-import { bodyCoding, decodeBody, readBody, sendJson, tooManyContainers, type BodyCoding } from './http';
+import { bodyCoding, decodeBody, readBody, sendJson, jsonBodyRefusal, type BodyCoding } from './http';
 
 /** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
 function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
@@ -262,8 +262,8 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
         throw err;
       }
       delete req.headers['content-encoding'];
-      const tooMany = tooManyContainers(body);
-      if (tooMany) return sendRefusal(res, tooMany);
+      const refusal = jsonBodyRefusal(body);
+      if (refusal) return sendRefusal(res, refusal);
       if (isFormEncoded(req)) params = new URLSearchParams(body.toString('utf8'));
       (req as IncomingMessage & { body?: unknown }).body = parsedIfJsonObject(req, body);
     }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -82,22 +83,24 @@ class BodyReader {
 export const MAX_JSON_CONTAINERS = 100_000;
 
 /**
- * The refusal (413) of a JSON body past MAX_JSON_CONTAINERS "{" and "[", counted before
- * it is parsed (inside strings too: the limit is generous enough to count them).
+ * The refusal of a JSON body before it is parsed: 413 past MAX_JSON_CONTAINERS "{" and
+ * "[" (counted inside strings too: the limit is generous enough to count them), 400 when
+ * it is not UTF-8 (RFC 8259), which decoding would otherwise turn into U+FFFD unnoticed.
  */
-export function tooManyContainers(body: Buffer): AppError | undefined {
+export function jsonBodyRefusal(body: Buffer): AppError | undefined {
   let n = 0;
   for (const bracket of [0x7b, 0x5b]) {
     for (let i = body.indexOf(bracket); i !== -1; i = body.indexOf(bracket, i + 1)) {
       if (++n > MAX_JSON_CONTAINERS) return new AppError('PAYLOAD_TOO_LARGE', `the body holds more than ${MAX_JSON_CONTAINERS} JSON objects and arrays; send less in one request`);
     }
   }
+  if (!isUtf8(body)) return new AppError('BAD_REQUEST', 'the body is not valid UTF-8; JSON must be sent as UTF-8');
   return undefined;
 }
 
-/** A JSON body, refused (413) past MAX_JSON_CONTAINERS before it is parsed, or (400) when it is not JSON. */
+/** A JSON body, refused (see jsonBodyRefusal) before it is parsed, or (400) when it is not JSON. */
 export function parseJsonBody(body: Buffer): unknown {
-  const refused = tooManyContainers(body);
+  const refused = jsonBodyRefusal(body);
   if (refused) throw refused;
   try {
     return JSON.parse(body.toString('utf8'));

@@ -2,7 +2,7 @@ import { LABEL_PATTERN, labelSet, MAX_POINTS_PER_REQUEST, tooManyPoints, type In
 import type { MetricKind } from './metrics.table';
 import { checkJson } from './otlp.json-check';
 import { OtlpRequest } from './proto';
-import { tooManyContainers } from '../http/http';
+import { jsonBodyRefusal } from '../http/http';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** The points of an OTLP export request, and those refused while reading it (with why). */
@@ -25,7 +25,7 @@ const MAX_VALUE_DEPTH = 16;
  * reader below gives both encodings the same meaning.
  */
 export function decodeOtlpJson(body: Buffer, now: number): Decoded {
-  const refused = tooManyContainers(body);
+  const refused = jsonBodyRefusal(body);
   if (refused) throw refused;
   let json: unknown;
   try {

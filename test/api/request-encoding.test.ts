@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/agents';
 import { SEED_AGENT } from '../helpers/client';
+import { postOtlp } from '../helpers/protocols';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -95,5 +96,40 @@ describe('GraphQL bodies', () => {
     const res = await query('gzip', bomb);
     expect(res.status).toBe(413);
     expect(res.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('bodies that are not UTF-8', () => {
+  // "caf\xe9": Latin-1, which decoding would turn into "caf\ufffd" and store unnoticed.
+  const latin1 = (text: string) => Buffer.from(text.replace('café', 'caf\u00e9'), 'latin1');
+  const REFUSED = 'the body is not valid UTF-8; JSON must be sent as UTF-8';
+
+  it('refuses a REST body with 400 and writes nothing; the same text as UTF-8 is taken', async () => {
+    const json = JSON.stringify({ ...SEED_AGENT, name: 'café-agent' });
+    const res = await register(undefined, latin1(json));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({ code: 'BAD_REQUEST', message: REFUSED });
+    const ok = await register(undefined, Buffer.from(json));
+    expect(ok.status).toBe(201);
+    expect(ok.body.name).toBe('café-agent');
+  });
+
+  it('refuses a GraphQL body with 400, also once inflated from gzip', async () => {
+    const json = JSON.stringify({ query: '{ agents(filter: { search: "café" }) { totalCount } }' });
+    for (const [encoding, body] of [[undefined, latin1(json)], ['gzip', zlib.gzipSync(latin1(json))]] as const) {
+      const res = await query(encoding, body);
+      expect(res.status, String(encoding)).toBe(400);
+      expect(res.body.errors[0].message).toBe(REFUSED);
+    }
+    expect((await query(undefined, Buffer.from(json))).status).toBe(200);
+  });
+
+  it('refuses an OTLP/JSON body with 400 and a google.rpc.Status saying why', async () => {
+    const agent = await register(undefined);
+    const json = JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes: [{ key: 'city', value: { stringValue: 'café' } }] }] } }] }] }] });
+    const res = await postOtlp(server.url, agent.body.token, latin1(json), { json: true });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body.toString())).toEqual({ code: 3, message: REFUSED });
+    expect((await postOtlp(server.url, agent.body.token, Buffer.from(json), { json: true })).status).toBe(200);
   });
 });
