@@ -238,6 +238,21 @@ describe('metric bodies that inflate into millions of values', () => {
     expect(status).toBe(413);
   });
 
+  it('REST metrics: 8 MiB of plain numbers beside the metrics, gzipped: 413 before they are parsed', async () => {
+    // Even in length, so the "1," that follow it start a valid array.
+    const head = '{"metrics":[{"name":"m","value":1}],"pad": [';
+    const raw = Buffer.alloc(8 * MiB - 64, '1,');
+    raw.write(head);
+    raw.write('1]}', raw.length - 3);
+    const body = zlib.gzipSync(raw, { level: 9 });
+    const [status] = await heavy(2, async () => {
+      const res = await rawRequest(server.url, { method: 'POST', path: `/api/v1/agents/${agent.id}/metrics`, headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+      expect(res.body.error.message).toBe('the body holds more than 500000 JSON values; send fewer in one request');
+      return res;
+    });
+    expect(status).toBe(413);
+  });
+
   it('remote write and OTLP protobuf: a million empty messages: 413', async () => {
     // Compressed before the probes start: this process's own work would count as a slow /health.
     const raw = emptyMessages(2 * MiB);
