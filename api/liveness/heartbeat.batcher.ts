@@ -1,7 +1,10 @@
 import { FlushScheduler } from '../batching';
 import { heartbeatKey, type HeartbeatRow, type HeartbeatWrite } from './liveness.store';
 
-/** The rows a flush wrote, by heartbeatKey (agent and token hash). */
+/**
+ * The rows a flush wrote, by agent id: a row is written only for the token its agent
+ * holds, so an agent has one row at most, and it answers only heartbeats with that token.
+ */
 export type FlushResult = Map<string, HeartbeatRow>;
 
 interface Pending {
@@ -54,23 +57,22 @@ export class HeartbeatBatcher {
     const batch = this.queue.splice(0, this.opts.batchSize);
     // One entry per agent and token: its highest sequence (or, without sequences, its latest
     // arrival) speaks for all of that agent's heartbeats with that token in this batch; the
-    // others are stale. Another token's heartbeats are written, and answered, on their own.
-    const keys = batch.map(({ write }) => heartbeatKey(write.agentId, write.tokenHash));
-    const latest = new Map<string, HeartbeatWrite>();
-    for (let i = 0; i < batch.length; i++) {
-      const { write } = batch[i];
-      const kept = latest.get(keys[i]);
-      if (!kept || !isOlder(write, kept)) latest.set(keys[i], write);
-    }
+    // others are stale. Another token's heartbeats (forged, or revoked) are written, and
+    // answered, on their own. Keyed by agent id alone unless the batch holds two tokens for
+    // one agent: a composite key for every heartbeat cost a string and its hash each.
+    let keyOf = byAgent;
+    let latest = latestOf(batch, keyOf);
+    if (!latest) latest = latestOf(batch, (keyOf = byAgentAndToken))!;
     try {
       const rows = await this.opts.write([...latest.values()]);
       for (let i = 0; i < batch.length; i++) {
         // A few hundred answers at once would keep the event loop from reading requests
         // and the next batch's result for milliseconds: answer a slice, then let it run.
         if (i > 0 && i % ANSWER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        const p = batch[i];
-        const row = rows.get(keys[i]);
-        p.resolve(row && isOlder(p.write, latest.get(keys[i])!) ? { ...row, stale: true } : row);
+        const { write, resolve } = batch[i];
+        const found = rows.get(write.agentId);
+        const row = found?.tokenHash === write.tokenHash ? found : undefined;
+        resolve(row && isOlder(write, latest.get(keyOf(write))!) ? { ...row, stale: true } : row);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -85,5 +87,20 @@ export class HeartbeatBatcher {
 
 /** Heartbeats answered between two turns of the event loop (16 measured best of 16, 64 and all at once). */
 const ANSWER_SLICE = 16;
+
+const byAgent = (w: HeartbeatWrite) => w.agentId;
+const byAgentAndToken = (w: HeartbeatWrite) => heartbeatKey(w.agentId, w.tokenHash);
+
+/** Each key's latest write; undefined when keyed by agent and one agent has heartbeats with two tokens. */
+function latestOf(batch: Pending[], keyOf: (w: HeartbeatWrite) => string): Map<string, HeartbeatWrite> | undefined {
+  const latest = new Map<string, HeartbeatWrite>();
+  for (const { write } of batch) {
+    const key = keyOf(write);
+    const kept = latest.get(key);
+    if (kept && kept.tokenHash !== write.tokenHash) return undefined;
+    if (!kept || !isOlder(write, kept)) latest.set(key, write);
+  }
+  return latest;
+}
 
 const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null && b.sequence !== null && a.sequence < b.sequence;

@@ -121,11 +121,12 @@ export class LivenessService {
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { prepared, clock, store } = this.deps;
     const steady = await withRetry(() => store.writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), { unchangedOnly: true }));
-    const written: FlushResult = new Map(steady.map((r) => [heartbeatKey(r.id, r.tokenHash), r]));
+    const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
     if (written.size === batch.length) return written;
-    const rest = batch.filter((w) => !written.has(heartbeatKey(w.agentId, w.tokenHash)));
+    // An agent written already has its one row: another token for it in this batch matched nothing.
+    const rest = batch.filter((w) => !written.has(w.agentId));
     const rows = await Promise.all(rest.map((w) => this.transitions.enqueue(w)));
-    for (const r of rows) if (r) written.set(heartbeatKey(r.id, r.tokenHash), r);
+    for (const r of rows) if (r) written.set(r.id, r);
     return written;
   }
 
@@ -147,7 +148,7 @@ export class LivenessService {
         return rows;
       }),
     );
-    return new Map(rows.map((r) => [heartbeatKey(r.id, r.tokenHash), r]));
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** Writes every accepted heartbeat before shutdown. */

@@ -112,6 +112,13 @@ export class LivenessStore {
     // statement computes it, rather than parsed back from text.
     const text = rowsOf<{ rows: string | null }>(result)[0]?.rows;
     if (!text) return [];
+    // Agents mostly share an interval, so mostly one deadline: one Date for all who share it.
+    const deadlines = new Map<number, Date>();
+    const deadline = (interval: number) => {
+      let at = deadlines.get(interval);
+      if (!at) deadlines.set(interval, (at = this.policy.deadline(now, interval)));
+      return at;
+    };
     return (JSON.parse(text) as ReturnedRow[]).map(([id, tokenHash, previousStatus, status, interval, revision, stale]) => ({
       id,
       tokenHash,
@@ -119,7 +126,7 @@ export class LivenessStore {
       status,
       heartbeatIntervalSeconds: interval,
       configurationRevision: revision,
-      offlineAt: this.policy.deadline(now, interval),
+      offlineAt: deadline(interval),
       stale,
     }));
   }

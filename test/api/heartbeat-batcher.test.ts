@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HeartbeatBatcher, type FlushResult } from '../../api/liveness/heartbeat.batcher';
-import { heartbeatKey, type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/liveness.store';
+import { type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/liveness.store';
 
 const write = (n: number): HeartbeatWrite => ({ agentId: `agent-${n}`, tokenHash: 'x', health: 'healthy', message: null, sequence: 1 });
 const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({
@@ -22,7 +22,7 @@ function batcher(writes: HeartbeatWrite[][]) {
     maxInFlight: 1,
     write: async (batch): Promise<FlushResult> => {
       writes.push(batch);
-      return new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
+      return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
     },
   });
 }
@@ -63,7 +63,7 @@ describe('heartbeat batcher', () => {
       maxInFlight: 1,
       write: async (batch): Promise<FlushResult> => {
         if (fail) throw new Error('database went away');
-        return new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
+        return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
       },
     });
     const failed = await Promise.allSettled([b.enqueue(write(1)), b.enqueue(write(2))]);
@@ -81,7 +81,7 @@ describe('heartbeat batcher', () => {
       // Only the agent's own token ('x') matches its row, as in the real statement.
       write: async (batch): Promise<FlushResult> => {
         writes.push(batch);
-        return new Map(batch.filter((w) => w.tokenHash === 'x').map((w) => [heartbeatKey(w.agentId, w.tokenHash), rowOf(w)]));
+        return new Map(batch.filter((w) => w.tokenHash === 'x').map((w) => [w.agentId, rowOf(w)]));
       },
     });
     const own = { ...write(1), sequence: 5 };
@@ -98,5 +98,18 @@ describe('heartbeat batcher', () => {
     expect(forged).toBeUndefined();
     expect(answer).toMatchObject({ id: 'agent-1', stale: false });
     expect(older).toMatchObject({ id: 'agent-1', stale: true });
+  });
+
+  it('answers a heartbeat only from a row written for its own token', async () => {
+    // A write that (wrongly) returns the agent's row whatever token asked: the batcher still hands it to no other token.
+    const b = new HeartbeatBatcher({
+      flushMs: 0,
+      batchSize: 10_000,
+      maxInFlight: 1,
+      write: async (batch): Promise<FlushResult> => new Map(batch.map((w) => [w.agentId, rowOf({ ...w, tokenHash: 'x' })])),
+    });
+    const [forged, own] = await Promise.all([b.enqueue({ ...write(1), tokenHash: 'forged' }), b.enqueue(write(2))]);
+    expect(forged).toBeUndefined();
+    expect(own).toMatchObject({ id: 'agent-2', tokenHash: 'x' });
   });
 });
