@@ -62,6 +62,33 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await context.close();
   });
 
+  it('a wrong token refused over HTTP before the socket refuses it leaves the message and no uncaught error', async () => {
+    const context = await browser.newContext();
+    // The socket's refusal arrives after the HTTP one, as it usually does: the session is
+    // torn down while its socket is still connecting.
+    await context.routeWebSocket(/\/graphql$/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((m) => setTimeout(() => ws.send(m), 300));
+      upstream.onClose((code, reason) => setTimeout(() => ws.close({ code, reason }), 300));
+    });
+    const page = await context.newPage();
+    const uncaught: string[] = [];
+    page.on('pageerror', (e) => uncaught.push(`${e.name}: ${e.message}`));
+    page.on('console', (m) => {
+      // The browser's own line for each refused request is expected; anything else is not.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) uncaught.push(m.text());
+    });
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Access token').fill('not-a-real-token-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That token was not accepted.' }).waitFor();
+    // Past the socket's delayed refusal.
+    await page.waitForTimeout(1_000);
+    expect(uncaught).toEqual([]);
+    expect(await page.getByRole('alert').textContent()).toBe('That token was not accepted. Sign in again.');
+    await context.close();
+  });
+
   it('shows every seeded agent with its status, and the status counts', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
     for (const a of seeded) await row(page, a.name).waitFor();
