@@ -198,4 +198,35 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
       await context.close();
     }
   });
+
+  // After the screenshots, so they keep the usual names.
+  it('at 1440 × 900 the table fits the page with the longest names, the tick and the metric columns: long text is cut short, not scrolled to', async () => {
+    const long = await registerAgent(server.url, server.enrollmentToken, {
+      name: 'payments-gateway-eu-west-primary-0001',
+      type: 'security_scanner_extended',
+      environment: 'production-eu-west',
+      host: 'payments-gateway-eu-west-primary-0001.internal.example.com',
+      port: 65535,
+    });
+    const res = await fetch(`${server.url}/api/v1/agents/${long.id}/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${long.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metrics: [{ name: 'cpu_percent', value: 42 }] }),
+    });
+    expect(res.status).toBe(200);
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
+    expect(page.viewportSize()).toEqual({ width: 1440, height: 900 });
+    await row(page, long.name).locator('td.metric[data-metric-value="42"]').waitFor();
+    await row(page, long.name).getByTestId('pick').waitFor();
+    const overflow = await page.evaluate(() => {
+      const viewport = document.querySelector<HTMLElement>('.viewport[aria-label="Agents"]')!;
+      const html = document.documentElement;
+      return { page: html.scrollWidth - html.clientWidth, table: viewport.scrollWidth - viewport.clientWidth };
+    });
+    expect(overflow).toEqual({ page: 0, table: 0 });
+    // The name is cut short in its cell, and whole in its tooltip.
+    const name = row(page, long.name).getByRole('link', { name: long.name });
+    expect(await name.getAttribute('title')).toBe(long.name);
+    await context.close();
+  });
 });
