@@ -6,6 +6,7 @@ import {
   parseFleetQuery,
   serializeFleetQuery,
   toAgentFilter,
+  viewOf,
   type FleetQuery,
 } from '../../dashboard/src/lib/fleet-query';
 import { agent } from './fixtures';
@@ -28,10 +29,17 @@ describe('fleet query in the URL', () => {
       inactive: true,
       group: null,
       open: null,
+      metric: 'memory_used_bytes',
+      metricSort: 'ASC',
     };
     const qs = serializeFleetQuery(q);
-    expect(qs).toBe('?status=degraded%2Coffline&type=database&env=staging&tag=eu-west&tag=critical&q=db+01&sort=heartbeat&dir=desc&inactive=show');
+    expect(qs).toBe('?status=degraded%2Coffline&type=database&env=staging&tag=eu-west&tag=critical&q=db+01&sort=heartbeat&dir=desc&inactive=show&metric=memory_used_bytes&metricsort=asc');
     expect(parseFleetQuery(qs)).toEqual(q);
+  });
+
+  it('the metric column and its order are kept in the URL but read no rows again', () => {
+    expect(viewOf(parseFleetQuery('?env=prod&metric=memory_used_bytes&metricsort=desc'))).toBe(viewOf(parseFleetQuery('?env=prod')));
+    expect(parseFleetQuery('?metricsort=sideways').metricSort).toBeNull();
   });
 
   it('hand-edited links are tolerated: comma lists, any case, unknown values dropped', () => {

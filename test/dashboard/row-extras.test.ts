@@ -6,6 +6,7 @@ import {
   beatsFromPush,
   contentWidths,
   fitTags,
+  shareWidths,
   rowReason,
 } from '../../dashboard/src/lib/row-extras';
 import { sparkTicks } from '../../dashboard/src/lib/spark';
@@ -44,6 +45,17 @@ describe('why, in the row', () => {
     expect(w.name).toBe('payments-gateway-eu-west-1a'.length + 2);
     expect(w.type).toBe('api_gateway'.length + 2);
     expect(w.host).toBe(34);
+  });
+
+  it('short of room, the narrow columns keep their width and the widest are cut to one level', () => {
+    // The CSS evaluated with the room in ch: min() and max() as Math's.
+    const inCh = (css: string) => Function('min', 'max', `return ${css.replaceAll('ch', '')}`)(Math.min, Math.max) as number;
+    const tight = shareWidths({ name: 14, env: 13, type: 18, host: 24 }, '58ch');
+    expect([tight.name, tight.env, tight.type, tight.host].map(inCh)).toEqual([14, 13, 15.5, 15.5]);
+    const roomy = shareWidths({ name: 14, env: 13, type: 18, host: 24 }, '80ch');
+    expect([roomy.name, roomy.env, roomy.type, roomy.host].map(inCh)).toEqual([14, 13, 18, 24]);
+    const even = shareWidths({ name: 30, host: 30 }, '20ch');
+    expect([even.name, even.host].map(inCh)).toEqual([10, 10]);
   });
 });
 

@@ -159,18 +159,23 @@ describe.skipIf(!browserAvailable)('the alert settings pages in Chromium', () =>
     await context.close();
   }, 120_000);
 
-  it('an admin submits a rule with a bad field and sees the error beside it', async () => {
+  it('an admin submits a rule with bad fields and sees each error once, beside its field', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: '/alerts/rules' });
     await page.getByRole('button', { name: 'New rule' }).click();
     const form = page.getByRole('form', { name: 'New rule' });
     await form.getByLabel('Name').fill('bad metric');
     await form.getByLabel('Kind').selectOption('METRIC_THRESHOLD');
     await form.getByLabel('Metric', { exact: true }).fill('cpu percent');
+    await form.getByLabel('Tags').fill('bad tag');
     await form.getByRole('button', { name: 'Create rule' }).click();
     await form.getByRole('alert').filter({ hasText: 'The rule was not saved: see the fields marked.' }).waitFor();
     const metric = form.getByLabel('Metric', { exact: true });
     expect(await metric.getAttribute('aria-invalid')).toBe('true');
-    expect(await besideField(metric)).toBeTruthy();
+    expect(await besideField(metric)).toMatch(/is not a metric name/);
+    expect(await besideField(form.getByLabel('Tags'))).toMatch(/may hold letters, digits/);
+    // Not repeated at the foot of the Condition or Agents fieldset.
+    expect(await form.locator('.err', { hasText: 'is not a metric name' }).count()).toBe(1);
+    expect(await form.locator('.err', { hasText: 'may hold letters, digits' }).count()).toBe(1);
     await context.close();
   });
 

@@ -44,6 +44,33 @@ describe.skipIf(!browserAvailable)('fleet bulk actions in Chromium', () => {
     await context.close();
   });
 
+  it('a tag typed with a space is pointed out, not split; commas separate tags', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
+    await row(page, 'bulk-c').waitFor();
+    await row(page, 'bulk-c').getByTestId('pick').check();
+    const input = page.getByTestId('bulk-tags');
+    const add = page.getByRole('button', { name: 'Add tags…' });
+
+    // The server takes no spaces in a tag: "needs review" is one mistyped tag, not two.
+    await input.fill('needs review');
+    await page.getByTestId('bulk-tags-error').waitFor();
+    expect(await page.getByTestId('bulk-tags-error').textContent()).toMatch(/Tags cannot contain spaces \(“needs review”\)/);
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    expect(await add.isDisabled()).toBe(true);
+
+    await input.fill('needs-review, canary');
+    await expect.poll(() => page.getByTestId('bulk-tags-error').count()).toBe(0);
+    await add.click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('heading').textContent()).toBe('Add tags: needs-review, canary');
+    await expect.poll(() => dialog.getByTestId('bulk-preview').locator('li').allTextContents()).toEqual(['bulk-c']);
+    await dialog.getByTestId('bulk-confirm').click();
+    await expect.poll(() => dialog.getByTestId('bulk-result').textContent()).toBe('Changed 1 of 1.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => row(page, 'bulk-c').locator('.tags').getAttribute('title')).toBe('canary, needs-review');
+    await context.close();
+  });
+
   it('viewers see no checkboxes', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
     await row(page, 'bulk-a').waitFor();

@@ -62,6 +62,33 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
     await context.close();
   });
 
+  it('a wrong token refused over HTTP before the socket refuses it leaves the message and no uncaught error', async () => {
+    const context = await browser.newContext();
+    // The socket's refusal arrives after the HTTP one, as it usually does: the session is
+    // torn down while its socket is still connecting.
+    await context.routeWebSocket(/\/graphql$/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((m) => setTimeout(() => ws.send(m), 300));
+      upstream.onClose((code, reason) => setTimeout(() => ws.close({ code, reason }), 300));
+    });
+    const page = await context.newPage();
+    const uncaught: string[] = [];
+    page.on('pageerror', (e) => uncaught.push(`${e.name}: ${e.message}`));
+    page.on('console', (m) => {
+      // The browser's own line for each refused request is expected; anything else is not.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) uncaught.push(m.text());
+    });
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Access token').fill('not-a-real-token-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That token was not accepted.' }).waitFor();
+    // Past the socket's delayed refusal.
+    await page.waitForTimeout(1_000);
+    expect(uncaught).toEqual([]);
+    expect(await page.getByRole('alert').textContent()).toBe('That token was not accepted. Sign in again.');
+    await context.close();
+  });
+
   it('shows every seeded agent with its status, and the status counts', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
     for (const a of seeded) await row(page, a.name).waitFor();
@@ -170,5 +197,36 @@ describe.skipIf(!browserAvailable)('fleet page in Chromium', () => {
       await page.screenshot({ path: new URL(`fleet-${scheme}.png`, SCREENSHOTS).pathname });
       await context.close();
     }
+  });
+
+  // After the screenshots, so they keep the usual names.
+  it('at 1440 × 900 the table fits the page with the longest names, the tick and the metric columns: long text is cut short, not scrolled to', async () => {
+    const long = await registerAgent(server.url, server.enrollmentToken, {
+      name: 'payments-gateway-eu-west-primary-0001',
+      type: 'security_scanner_extended',
+      environment: 'production-eu-west',
+      host: 'payments-gateway-eu-west-primary-0001.internal.example.com',
+      port: 65535,
+    });
+    const res = await fetch(`${server.url}/api/v1/agents/${long.id}/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${long.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metrics: [{ name: 'cpu_percent', value: 42 }] }),
+    });
+    expect(res.status).toBe(200);
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken);
+    expect(page.viewportSize()).toEqual({ width: 1440, height: 900 });
+    await row(page, long.name).locator('td.metric[data-metric-value="42"]').waitFor();
+    await row(page, long.name).getByTestId('pick').waitFor();
+    const overflow = await page.evaluate(() => {
+      const viewport = document.querySelector<HTMLElement>('.viewport[aria-label="Agents"]')!;
+      const html = document.documentElement;
+      return { page: html.scrollWidth - html.clientWidth, table: viewport.scrollWidth - viewport.clientWidth };
+    });
+    expect(overflow).toEqual({ page: 0, table: 0 });
+    // The name is cut short in its cell, and whole in its tooltip.
+    const name = row(page, long.name).getByRole('link', { name: long.name });
+    expect(await name.getAttribute('title')).toBe(long.name);
+    await context.close();
   });
 });

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { registerAgent, type Registered } from './agents';
 import { browserAvailable, launchChromium, openSignedIn, row } from './browser';
@@ -98,5 +98,39 @@ describe.skipIf(!browserAvailable)('metrics in Chromium', () => {
     await page.getByRole('button', { name: /cpu_percent/ }).click();
     await expect.poll(() => page.locator('tbody tr[data-agent-id]').first().getAttribute('data-agent-id')).toBe(hot.id);
     await context.close();
+  });
+
+  it('keeps the metric column and the order by it in the URL: reload, back and a shared link restore them', async () => {
+    for (const [name, bytes] of [['mem-low', 1e9], ['mem-high', 8e9]] as const) {
+      await push(server.url, await registerAgent(server.url, server.enrollmentToken, { name }), [{ name: 'memory_used_bytes', value: bytes }]);
+    }
+    const names = (page: Page) => page.locator('tbody tr[data-agent-id] td:nth-child(3)').allTextContents();
+    const metricHeader = (page: Page) => page.locator('thead th', { has: page.getByRole('button', { name: /memory_used_bytes/ }) });
+    const { context, page } = await openSignedIn(browser, server.url, server.viewerToken);
+    await row(page, 'mem-high').waitFor();
+    await page.getByLabel('Metric column').selectOption('memory_used_bytes');
+    await expect.poll(() => new URL(page.url()).search).toBe('?metric=memory_used_bytes');
+    await page.getByRole('button', { name: /memory_used_bytes/ }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('?metric=memory_used_bytes&metricsort=desc');
+    await expect.poll(async () => (await names(page)).slice(0, 3)).toEqual(['mem-high', 'charted', 'mem-low']);
+
+    await page.reload();
+    await page.locator('[data-connection="live"]').waitFor();
+    expect(await page.getByLabel('Metric column').inputValue()).toBe('memory_used_bytes');
+    await expect.poll(() => metricHeader(page).getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(async () => (await names(page)).slice(0, 3)).toEqual(['mem-high', 'charted', 'mem-low']);
+    await expect.poll(() => row(page, 'mem-high').locator('td.metric').getAttribute('data-metric-value')).toBe('8000000000');
+
+    await page.goBack();
+    await expect.poll(() => new URL(page.url()).search).toBe('?metric=memory_used_bytes');
+    await expect.poll(() => metricHeader(page).getAttribute('aria-sort')).toBeNull();
+    expect(await page.getByLabel('Metric column').inputValue()).toBe('memory_used_bytes');
+    await context.close();
+
+    const shared = await openSignedIn(browser, server.url, server.viewerToken, { path: '/?metric=memory_used_bytes&metricsort=asc' });
+    await expect.poll(() => metricHeader(shared.page).getAttribute('aria-sort')).toBe('ascending');
+    expect(await shared.page.getByLabel('Metric column').inputValue()).toBe('memory_used_bytes');
+    await expect.poll(async () => (await names(shared.page)).slice(0, 3)).toEqual(['mem-low', 'charted', 'mem-high']);
+    await shared.context.close();
   });
 });

@@ -71,6 +71,10 @@ export function createApiClient(token: string, connection: Connection): ApiClien
 
   return {
     client,
-    dispose: () => void ws.dispose(),
+    dispose: () => {
+      // Disposed while the socket still connects (a wrong token is refused over HTTP first),
+      // graphql-ws waits for it and rejects with its CloseEvent, already reported to `closed`.
+      Promise.resolve(ws.dispose()).catch(() => {});
+    },
   };
 }

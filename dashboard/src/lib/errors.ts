@@ -38,9 +38,13 @@ export function isTokenRejected(error: CombinedError | undefined): boolean {
   return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED' || e.extensions?.code === 'FORBIDDEN');
 }
 
-/** The server's messages for one field and those beneath it (`labels` gathers `labels.team`), joined. */
-export function fieldError(fields: Record<string, string>, key: string): string | undefined {
-  const found = Object.entries(fields).filter(([k]) => k === key || k.startsWith(`${key}.`));
+/**
+ * The server's messages for one field and those beneath it (`labels` gathers `labels.team`), joined.
+ * `except`: fields beneath it that are shown beside their own inputs, left out here.
+ */
+export function fieldError(fields: Record<string, string>, key: string, except: readonly string[] = []): string | undefined {
+  const under = (k: string, parent: string) => k === parent || k.startsWith(`${parent}.`);
+  const found = Object.entries(fields).filter(([k]) => under(k, key) && !except.some((e) => under(k, e)));
   if (found.length === 0) return undefined;
   return found.map(([k, m]) => (k === key ? m : `${k.slice(key.length + 1)}: ${m}`)).join('; ');
 }

@@ -7,6 +7,8 @@ const SPARKLINE_BATCH = 200;
 const LATEST_BATCH = 2000;
 /** How often the visible rows' readings are refreshed. */
 export const FLEET_METRIC_REFRESH_MS = 30_000;
+/** The column shown unless another is asked for (or the first metric there is, without it). */
+const DEFAULT_METRIC = 'cpu_percent';
 
 /**
  * The fleet table's metric column: the chosen metric's latest value and last hour for the
@@ -14,7 +16,7 @@ export const FLEET_METRIC_REFRESH_MS = 30_000;
  * value of every loaded row (no sparkline), so the hottest agents come first.
  */
 export class FleetMetric {
-  name = $state('cpu_percent');
+  name = $state(DEFAULT_METRIC);
   names = $state.raw<{ name: string; unit: string }[]>([]);
   values = $state.raw(new Map<string, FleetMetricEntry>());
   /** null: the table keeps the server's order. */
@@ -24,6 +26,7 @@ export class FleetMetric {
   #visible: string[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #generation = 0;
+  #shown = 0;
 
   constructor(client: Client) {
     this.#client = client;
@@ -34,6 +37,19 @@ export class FleetMetric {
     const names = (r.data?.metricNames ?? []).slice().sort(byImportance);
     this.names = names;
     if (names.length > 0 && !names.some((n) => n.name === this.name)) this.name = names[0].name;
+  }
+
+  /**
+   * The column and order a view asks for: `wanted` ('': the default metric), the rows in
+   * the order of its latest value (`sort`) once every loaded row's (`ids`) has been read.
+   */
+  async show(wanted: string, sort: 'DESC' | 'ASC' | null, ids: string[]) {
+    const fallback = this.names.length > 0 && !this.names.some((n) => n.name === DEFAULT_METRIC) ? this.names[0].name : DEFAULT_METRIC;
+    const name = wanted || fallback;
+    if (name !== this.name) this.choose(name);
+    const shown = ++this.#shown;
+    if (sort) await this.readAll(ids);
+    if (shown === this.#shown) this.sort = sort;
   }
 
   choose(name: string) {

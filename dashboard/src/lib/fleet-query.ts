@@ -26,6 +26,10 @@ export interface FleetQuery {
   group: GroupBy | null;
   /** The open groups (`?open=`, the null group included); null: the default ones. */
   open: (string | null)[] | null;
+  /** The flat list's metric column (`?metric=`); '': the default one. */
+  metric: string;
+  /** The loaded rows in the order of that metric's latest value (`?metricsort=`), or null: in `sort`'s. */
+  metricSort: SortDirection | null;
   /** One group's agents: set by the page for each open group's list, never in the URL. */
   member?: { by: GroupBy; key: string | null };
 }
@@ -41,6 +45,8 @@ export const DEFAULT_QUERY: FleetQuery = Object.freeze({
   inactive: false,
   group: null,
   open: null,
+  metric: '',
+  metricSort: null,
 }) as FleetQuery;
 
 const SORT_PARAM: Record<SortField, string> = {
@@ -71,6 +77,7 @@ export function parseFleetQuery(search: string | URLSearchParams): FleetQuery {
   const sortParam = params.get('sort') ?? '';
   const sort =
     SORT_FIELDS.find((f) => SORT_PARAM[f] === sortParam.toLowerCase()) ?? DEFAULT_QUERY.sort;
+  const metricSort = params.get('metricsort')?.toLowerCase();
   return {
     status: AGENT_STATUSES.filter((s) => status.includes(s)),
     type: params.get('type')?.trim() ?? '',
@@ -82,6 +89,8 @@ export function parseFleetQuery(search: string | URLSearchParams): FleetQuery {
     inactive: ['show', '1', 'true'].includes(params.get('inactive')?.toLowerCase() ?? ''),
     group: parseGrouping(params.get('group')),
     open: parseOpen(params),
+    metric: params.get('metric')?.trim() ?? '',
+    metricSort: metricSort === 'desc' ? 'DESC' : metricSort === 'asc' ? 'ASC' : null,
   };
 }
 
@@ -100,6 +109,8 @@ export function serializeFleetQuery(q: FleetQuery): string {
     params.set('group', serializeGrouping(q.group));
     if (q.open) appendOpen(params, q.open);
   }
+  if (q.metric) params.set('metric', q.metric);
+  if (q.metricSort) params.set('metricsort', q.metricSort.toLowerCase());
   const s = params.toString();
   return s ? `?${s}` : '';
 }
@@ -108,9 +119,9 @@ export function sameQuery(a: FleetQuery, b: FleetQuery): boolean {
   return serializeFleetQuery(a) === serializeFleetQuery(b);
 }
 
-/** A view apart from which groups are open: what the rows and counts are read for. */
+/** A view apart from which groups are open and the metric column: what the rows and counts are read for. */
 export function viewOf(q: FleetQuery): string {
-  return serializeFleetQuery({ ...q, open: null });
+  return serializeFleetQuery({ ...q, open: null, metric: '', metricSort: null });
 }
 
 export interface AgentFilterInput {

@@ -124,3 +124,21 @@ export function contentWidths(
   const clamp = (n: number, max: number) => Math.min(n + 2, max);
   return { name: clamp(name, 36), type: clamp(type, 20), env: clamp(env, 16), host: clamp(host, 34) };
 }
+
+/**
+ * CSS widths for columns that want `want` ch each and share `room` (a CSS length): the
+ * narrow ones keep their width and the widest are cut to one level, the most the room
+ * allows. That level L, where the widths min(want, L) add up to the room, is the largest of
+ * (room - the k narrowest) / (the other n - k), over k; past the total, nothing is cut.
+ */
+export function shareWidths<K extends string>(want: Record<K, number>, room: string): Record<K, string> {
+  const sorted = (Object.values(want) as number[]).sort((a, b) => a - b);
+  let taken = 0;
+  const levels = sorted.map((w, k) => {
+    const level = `(${room} - ${taken}ch) / ${sorted.length - k}`;
+    taken += w;
+    return level;
+  });
+  const level = `max(${levels.join(', ')})`;
+  return Object.fromEntries(Object.entries<number>(want).map(([key, ch]) => [key, `min(${ch}ch, ${level})`])) as Record<K, string>;
+}
