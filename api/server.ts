@@ -244,6 +244,10 @@ export function createHttpServer(app: App): HttpServer {
   );
   // Keep-alive connections from agents would otherwise hold close() open.
   server.keepAliveTimeout = 5_000;
+  // A client that sends its request and then half-closes (shutdown(SHUT_WR), as `nc -N`
+  // and some probes do) still reads the answer: node:http would otherwise abort the
+  // request it is serving and close the socket.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   // Requests node:http cannot parse. Answered in the REST error shape; a client that has
   // gone, or one that sent nothing parseable at all, just loses its socket.

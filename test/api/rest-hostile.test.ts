@@ -58,10 +58,11 @@ describe('HEAD on REST reads', () => {
 });
 
 /** Writes a request as given, byte for byte, and reads the answer's status line and body. */
-function rawExchange(baseUrl: string, text: string): Promise<{ status: number; body: any; headers: string }> {
+function rawExchange(baseUrl: string, text: string, opts: { halfClose?: boolean } = {}): Promise<{ status: number; body: any; headers: string }> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.end(text));
+    // Connection: close ends the exchange; `halfClose` also shuts the sending side after the request, as `nc -N` does.
+    const socket = net.connect(Number(port), hostname, () => (opts.halfClose ? socket.end(text) : socket.write(text)));
     let got = '';
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => (got += d));
@@ -88,6 +89,24 @@ describe('headers a request may give once', () => {
   it('serves a request that gives each once, whatever their case', async () => {
     const res = await rawExchange(server.url, `GET /api/v1/agents/ HTTP/1.1\r\nhOsT: x\r\nAUTHORIZATION: Bearer ${server.viewerToken}\r\nX-Host: y\r\nConnection: close\r\n\r\n`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a client that half-closes after its request', () => {
+  it('still reads the answer of a request served from the database, REST and GraphQL', async () => {
+    for (let i = 0; i < 5; i++) {
+      const rest = await rawExchange(server.url, `GET /api/v1/agents/${agent.id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.viewerToken}\r\nConnection: close\r\n\r\n`, { halfClose: true });
+      expect(rest.status).toBe(200);
+      expect(rest.body.id).toBe(agent.id);
+    }
+    const query = JSON.stringify({ query: `{ agent(id: "${agent.id}") { name } }` });
+    const gql = await rawExchange(
+      server.url,
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.viewerToken}\r\nContent-Type: application/json\r\nContent-Length: ${bytes(query)}\r\nConnection: close\r\n\r\n${query}`,
+      { halfClose: true },
+    );
+    expect(gql.status).toBe(200);
+    expect(gql.body.data.agent.name).toBe('head-agent');
   });
 });
 
