@@ -57,6 +57,9 @@ type FindMany = Parameters<Db['query']['agents']['findMany']>[0];
 type FindFirst = Parameters<Db['query']['agents']['findFirst']>[0];
 
 /** The SQL of the registry. */
+/** Agents read in one query of a REST page (see list). */
+const LIST_SLICE = 50;
+
 export const agentStore = {
   /**
    * Inserts a new agent with its tags and its `registered` event, in one statement (for
@@ -179,15 +182,25 @@ export const agentStore = {
     return row && publicAgent(row, row.tags.map((t) => t.tag));
   },
 
+  /**
+   * A page in creation order. A page of more than LIST_SLICE agents is read as its ids,
+   * then its rows LIST_SLICE at a time: a thousand agents with 16 KiB of metadata each
+   * make 15 MiB, which the embedded database (on the server's own thread) returned in one
+   * call that held the event loop for a fifth of a second.
+   */
   async list(db: Db, filter: AgentFilter, page: { limit: number; offset: number }): Promise<PublicAgent[]> {
-    const rows = await db.query.agents.findMany({
-      where: { RAW: (t) => agentFilterSql(t, filter) },
-      with: { tags: { columns: { tag: true }, orderBy: { tag: 'asc' } } },
-      orderBy: { createdAt: 'asc', id: 'asc' },
-      limit: page.limit,
-      offset: page.offset,
-    });
-    return rows.map((r) => publicAgent(r, r.tags.map((t) => t.tag)));
+    const where = { RAW: (t: typeof agents) => agentFilterSql(t, filter) };
+    const read = (w: typeof where, limit: number, offset = 0) =>
+      db.query.agents.findMany({ where: w, with: { tags: { columns: { tag: true }, orderBy: { tag: 'asc' } } }, orderBy: { createdAt: 'asc', id: 'asc' }, limit, offset });
+    if (page.limit <= LIST_SLICE) return (await read(where, page.limit, page.offset)).map((r) => publicAgent(r, r.tags.map((t) => t.tag)));
+    const ids = (await db.query.agents.findMany({ where, columns: { id: true }, orderBy: { createdAt: 'asc', id: 'asc' }, limit: page.limit, offset: page.offset })).map((r) => r.id);
+    const found = new Map<string, PublicAgent>();
+    for (let i = 0; i < ids.length; i += LIST_SLICE) {
+      const slice = ids.slice(i, i + LIST_SLICE);
+      for (const r of await read({ RAW: (t) => inArray(t.id, slice) }, slice.length)) found.set(r.id, publicAgent(r, r.tags.map((t) => t.tag)));
+    }
+    // In the ids' order; one deregistered meanwhile is left out.
+    return ids.flatMap((id) => found.get(id) ?? []);
   },
 
   count(db: Db, filter: AgentFilter): Promise<number> {

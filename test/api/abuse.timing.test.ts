@@ -2,7 +2,7 @@ import snappy from 'snappyjs';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, request, SEED_AGENT } from '../helpers/client';
+import { graphql, inParallel, request, SEED_AGENT } from '../helpers/client';
 import { listAgents, rawRequest, REGISTER_MUTATION } from '../helpers/agents';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/database';
 import { healthDuring } from '../helpers/health';
@@ -315,5 +315,27 @@ describe('metric bodies that inflate into millions of values', () => {
     let round = 0;
     const statuses = await heavy(3, () => postRemoteWrite(server.url, agent.token, bodies[round++]));
     expect(statuses).toEqual([204, 204, 413]);
+  });
+});
+
+describe('the largest REST page', () => {
+  beforeAll(async () => {
+    const pad = 'x'.repeat(15_000);
+    await inParallel(1000, 20, (i) => registerAgent(server.url, TOKENS.enrollment, { name: `page-${String(i).padStart(4, '0')}`, metadata: { pad } }));
+  }, 180_000);
+
+  it('1 000 agents with 15 KB of metadata each (15 MiB) in one page: served whole, in order', async () => {
+    let page: any;
+    const statuses = await heavy(2, async () => {
+      const res = await request(`${server.url}/api/v1/agents/?limit=1000&offset=1`, { token: TOKENS.viewer });
+      page = res.body;
+      return res;
+    });
+    expect(statuses).toEqual([200, 200]);
+    // Every one of them (the first agent, registered before, is the one left out by the offset), in creation order, whole.
+    const agents = page.agents as { name: string; created_at: string; metadata: { pad: string } }[];
+    expect(new Set(agents.map((a) => a.name))).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `page-${String(i).padStart(4, '0')}`)));
+    expect(agents.every((a, i) => i === 0 || a.created_at >= agents[i - 1].created_at)).toBe(true);
+    expect(agents.every((a) => a.metadata.pad.length === 15_000)).toBe(true);
   });
 });

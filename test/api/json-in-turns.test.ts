@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { jsonInTurns } from '../../api/http/http';
+
+describe('jsonInTurns', () => {
+  const item = (i: number) => ({ id: i, name: `agent-${i}`, at: new Date(Date.UTC(2026, 11, 2, 0, 0, i)), note: i % 3 ? undefined : 'ünïcode "quoted" \u2028', tags: ['a', 'b'] });
+  const values: unknown[] = [
+    [],
+    [1],
+    Array.from({ length: 100 }, (_, i) => item(i)),
+    Array.from({ length: 101 }, (_, i) => item(i)),
+    Array.from({ length: 250 }, (_, i) => (i % 7 === 0 ? undefined : item(i))),
+    { agents: Array.from({ length: 1000 }, (_, i) => item(i)), limit: 1000, offset: 0, skipped: undefined, fn: () => 1 },
+    { agents: [], nested: { list: Array.from({ length: 300 }, (_, i) => i) }, at: new Date(0) },
+    {},
+    { a: undefined },
+    new Date(0),
+    { toJSON: () => ['custom'] },
+    null,
+    'text',
+    42,
+  ];
+  it.each(values.map((v, i) => [i, v]))('writes value %i exactly as JSON.stringify does', async (_i, value) => {
+    expect((await jsonInTurns(value)).toString()).toBe(JSON.stringify(value));
+  });
+
+  it('writes a long list over several turns of the event loop', async () => {
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    await jsonInTurns({ agents: Array.from({ length: 1000 }, (_, i) => item(i)) });
+    counting = false;
+    expect(turns).toBeGreaterThanOrEqual(9);
+  });
+});
