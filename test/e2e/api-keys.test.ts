@@ -59,6 +59,34 @@ describe.skipIf(!browserAvailable)('the API keys page in Chromium', () => {
     await context.close();
   });
 
+  it('default tags: one typed with a space is pointed out and the key is not created until it is fixed; commas separate tags', async () => {
+    const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: '/keys' });
+    await page.getByLabel('Name').fill('tagged-enroll');
+    await page.getByLabel('Role').selectOption('ENROLLMENT');
+    const input = page.getByLabel('Default tags');
+    const create = page.getByRole('button', { name: 'Create key' });
+
+    // The server takes no spaces in a tag: "needs review" is one mistyped tag, not two.
+    await input.fill('canary, needs review');
+    await expect.poll(() => page.getByTestId('key-tags-error').count()).toBe(1);
+    expect(await page.getByTestId('key-tags-error').textContent()).toMatch(/Tags cannot contain spaces \(“needs review”\)/);
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    expect(await create.isDisabled()).toBe(true);
+    await input.press('Enter');
+    expect(await page.locator('[data-new-secret]').count()).toBe(0);
+
+    await input.fill('canary, needs-review');
+    await expect.poll(() => page.getByTestId('key-tags-error').count()).toBe(0);
+    expect(await input.getAttribute('aria-invalid')).toBe('false');
+    await create.click();
+    const secret = (await page.locator('[data-new-secret] [data-secret]').textContent())!.trim();
+    await page.locator('tr[data-key-name="tagged-enroll"]', { hasText: 'tags canary, needs-review' }).waitFor();
+    const reg = await registerRest(server.url, secret, { name: 'enrolled-with-tags' });
+    expect(reg.status).toBe(201);
+    expect(reg.body).toMatchObject({ tags: ['canary', 'needs-review'] });
+    await context.close();
+  });
+
   it('a bad form is answered next to its fields', async () => {
     const { context, page } = await openSignedIn(browser, server.url, server.adminToken, { path: '/keys' });
     await page.getByLabel('Name').fill('VIEWER_TOKEN');
