@@ -94,6 +94,22 @@ describe('tag editor', () => {
     expect(onAdd).toHaveBeenCalledWith(['critical', 'db']);
   });
 
+  it('points out a tag typed with a space (which the server refuses) and sends nothing until it is fixed', async () => {
+    const onAdd = vi.fn(async () => null);
+    render(TagEditor, { tags: [], editable: true, onAdd, onRemove: vi.fn(async () => null) });
+    const input = screen.getByLabelText('New tag');
+    await fireEvent.input(input, { target: { value: 'eu, needs review' } });
+    expect(screen.getByRole('alert').textContent).toBe('Tags cannot contain spaces (“needs review”): separate tags with commas.');
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect((screen.getByRole('button', { name: 'Add tag' }) as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.submit(input.closest('form')!);
+    expect(onAdd).not.toHaveBeenCalled();
+    await fireEvent.input(input, { target: { value: 'eu, needs-review' } });
+    expect(screen.queryByRole('alert')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Add tag' }));
+    expect(onAdd).toHaveBeenCalledWith(['eu', 'needs-review']);
+  });
+
   it('removes one tag by its labelled button', async () => {
     const onRemove = vi.fn(async () => null);
     render(TagEditor, { tags: ['eu', 'db'], editable: true, onAdd: vi.fn(async () => null), onRemove });
