@@ -1,3 +1,4 @@
+import { AppError } from '../errors';
 import { builder } from '../graphql/builder';
 import { Agent } from './agents.schema';
 
@@ -28,9 +29,16 @@ const DeregisterAgentPayload = builder.simpleObject('DeregisterAgentPayload', {
 
 type Ctx = import('../graphql/context').GraphQLContext;
 
-/** Answers a mutation with the changed agent, read with the client's selection. */
+/**
+ * Answers a mutation with the changed agent, read with the client's selection. An agent
+ * deregistered between the change's commit and this read is NOT_FOUND, saying so: the
+ * change was made, and went with the agent.
+ */
 const reload = <Q>(query: (opts: { where: { id: string } }) => Q, ctx: Ctx, { id }: { id: string }) =>
-  ctx.services.agents.one(ctx.principal, id, (id) => query({ where: { id } })).then((row) => row!);
+  ctx.services.agents.one(ctx.principal, id, (id) => query({ where: { id } })).then((row) => {
+    if (!row) throw new AppError('NOT_FOUND', `agent ${id} was deregistered just after this change was made; its tags and configuration went with it`);
+    return row;
+  });
 
 builder.mutationFields((t) => {
   const tagArgs = { agentId: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) };

@@ -265,6 +265,24 @@ describe('configuration', () => {
 });
 
 describe('deregistration', () => {
+  it('tag and configuration changes racing a deregistration answer 200 or NOT_FOUND, never 500', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { id } = await newAgent();
+      const changes = Array.from({ length: 24 }, (_, i) =>
+        i % 2 ? admin(TAGS('addAgentTags'), { id, tags: [`t${i}`] }) : admin(SET, { id, key: `k${i}`, value: i }),
+      );
+      const [gone, ...results] = await Promise.all([request(`${server.url}/api/v1/agents/${id}`, { method: 'DELETE', token: server.adminToken }), ...changes]);
+      expect(gone.status).toBe(200);
+      for (const r of results) {
+        if (r.status === 200) expect(r.body.errors).toBeUndefined();
+        else {
+          expect(r.status).toBe(404);
+          expect(onlyError(r).extensions?.code).toBe('NOT_FOUND');
+        }
+      }
+    }
+  });
+
   it('deregisterAgent removes the agent: REST answers 404 and neither list shows it', async () => {
     const { id } = await newAgent({ tags: ['doomed'] });
     const before = (await admin('{ agents { totalCount } }')).body.data.agents.totalCount;
