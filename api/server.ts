@@ -78,6 +78,13 @@ function requestHeadWithoutUpgrade(req: IncomingMessage): Buffer {
 /** Headers node:http would keep the first of, silently dropping the rest; a request with two gets a 400 (RFC 9112 asks that of Host). */
 const SINGLE_HEADERS = ['host', 'authorization', 'content-type'];
 
+/**
+ * Headers one request may have. node:http is told to keep every header (its own cap
+ * dropped those past about a thousand unseen, a second Host among them): the header
+ * size limit bounds them, and a request with this many is refused.
+ */
+const MAX_HEADERS = 500;
+
 /** The first header of SINGLE_HEADERS a request gives more than once, if any. */
 function repeatedHeader(raw: string[]): string | undefined {
   let seen = 0;
@@ -121,6 +128,7 @@ export function createHttpServer(app: App): HttpServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo) {
     const { pathname, search } = parseTarget(req.url);
+    if (req.rawHeaders.length >= 2 * MAX_HEADERS) throw new AppError('HEADERS_TOO_LARGE', `the request has ${MAX_HEADERS} headers or more; send fewer`);
     const repeated = repeatedHeader(req.rawHeaders);
     if (repeated) throw new AppError('BAD_REQUEST', `the request has more than one ${repeated} header; send it once`);
     if (pathname.startsWith('/api/')) {
@@ -248,15 +256,25 @@ export function createHttpServer(app: App): HttpServer {
   // and some probes do) still reads the answer: node:http would otherwise abort the
   // request it is serving and close the socket.
   (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  server.maxHeadersCount = 0;
 
   // Requests node:http cannot parse. Answered in the REST error shape; a client that has
   // gone, or one that sent nothing parseable at all, just loses its socket.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     try {
       if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      // Bad bytes after a request read whole and still being answered (pipelined, or an open
+      // SSE stream): that answer is finished first, and nothing written into it; then the
+      // socket goes. A request itself incomplete (its body stalled) is answered here.
+      const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (answering && answering.req.complete && !answering.writableFinished) {
+        answering.shouldKeepAlive = false;
+        answering.once('close', () => socket.destroy());
+        return;
+      }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       log.debug('malformed request', { code: err.code });
-      rawAnswer(socket, status, status === 408 ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST', status === 431 ? 'request headers are too large' : `malformed request (${err.code ?? 'unparseable'})`);
+      rawAnswer(socket, status, status === 408 ? 'REQUEST_TIMEOUT' : status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', status === 431 ? 'request headers are too large' : `malformed request (${err.code ?? 'unparseable'})`);
     } catch (inner) {
       log.error('clientError handling', inner);
       socket.destroy();
@@ -276,6 +294,7 @@ export function createHttpServer(app: App): HttpServer {
     // reading the body; the request is put back in front of what is left unread, without
     // its Upgrade, and the socket given to node:http again as a new connection, which
     // reads the whole request, body and all, as an ordinary one.
+    if (req.rawHeaders.length >= 2 * MAX_HEADERS) return rawAnswer(socket, 431, 'HEADERS_TOO_LARGE', `the request has ${MAX_HEADERS} headers or more; send fewer`);
     try {
       socket.unshift(Buffer.concat([requestHeadWithoutUpgrade(req), head]));
       server.emit('connection', socket);

@@ -110,6 +110,39 @@ describe('a client that half-closes after its request', () => {
   });
 });
 
+describe('requests after a request on one connection', () => {
+  it('answers a request whose connection then sends bytes that are not HTTP, and writes nothing into that answer', async () => {
+    const get = `GET /api/v1/agents/${agent.id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.viewerToken}\r\n\r\n`;
+    for (const after of ['GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n']) {
+      // The second case: the first request says Connection: close, so what follows is not read as a request at all.
+      const first = after.includes('Bad') ? get : get.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
+      const res = await rawExchange(server.url, first + after);
+      expect(res.status).toBe(200);
+      expect(res.headers).not.toContain('HTTP/1.1 400');
+      expect(res.body.id).toBe(agent.id);
+    }
+  });
+});
+
+describe('requests with very many headers', () => {
+  const many = Array.from({ length: 2100 }, (_, i) => `X-${i}: 1\r\n`).join('');
+  it('refuses 500 headers or more with 431, so none past node:http\'s count goes unseen (a second Host)', async () => {
+    const res = await rawExchange(server.url, `GET /api/v1/agents/ HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${server.viewerToken}\r\n${many}Host: b\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(431);
+    expect(res.body.error.code).toBe('HEADERS_TOO_LARGE');
+  });
+
+  it('refuses them with 431 on an upgrade it does not make too, rather than rebuild the request without its Content-Length', async () => {
+    const inner = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+    const res = await rawExchange(
+      server.url,
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n${many}Content-Length: ${inner.length}\r\n\r\n${inner}`,
+    );
+    expect(res.status).toBe(431);
+    expect(res.headers).not.toContain('404');
+  });
+});
+
 describe('doors that only serve reads', () => {
   it.each(['/health', '/ready', '/metrics', '/', '/dashboard/', '/dashboard/index.html'])('%s answers POST and DELETE with 405 and Allow: GET, HEAD, and still serves HEAD', async (path) => {
     for (const method of ['POST', 'DELETE']) {
