@@ -8,10 +8,11 @@ import { AgentTokenVerifier } from './auth/agent-tokens';
 import { requirePrincipal } from './auth/authenticator';
 import { bearer, digestToken, sameDigest, type Principal } from './auth/tokens';
 import { isDatabaseUnavailable } from './db';
-import { AppError, databaseUnavailable, methodNotAllowed } from './errors';
+import { AppError, databaseUnavailable } from './errors';
 import { createGraphQLDoor } from './http/graphql';
 import { sendError, sendJson } from './http/http';
 import { Readiness } from './http/health';
+import { checkHeaders, readOnlyDoor, requireRead, tooManyHeaders } from './http/request-checks';
 import { observeRequest, showRequestId, type RequestInfo, type RequestObserver } from './http/observe';
 import { match, routeLabel, type Route } from './http/router';
 import { handleOtlp, metricRoutes, OTLP_METRICS_PATH } from './metrics/metrics.routes';
@@ -75,36 +76,6 @@ function requestHeadWithoutUpgrade(req: IncomingMessage): Buffer {
   return Buffer.from(`${head}\r\n`, 'latin1');
 }
 
-/** Headers node:http would keep the first of, silently dropping the rest; a request with two gets a 400 (RFC 9112 asks that of Host). */
-const SINGLE_HEADERS = ['host', 'authorization', 'content-type'];
-
-/**
- * Headers one request may have. node:http is told to keep every header (its own cap
- * dropped those past about a thousand unseen, a second Host among them): the header
- * size limit bounds them, and a request with this many is refused.
- */
-const MAX_HEADERS = 500;
-
-/** The first header of SINGLE_HEADERS a request gives more than once, if any. */
-function repeatedHeader(raw: string[]): string | undefined {
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const length = raw[i].length;
-    // Only names as long as one of the three are looked at closer: most headers cost one comparison.
-    if (length !== 4 && length !== 13 && length !== 12) continue;
-    const bit = SINGLE_HEADERS.indexOf(raw[i].toLowerCase());
-    if (bit < 0) continue;
-    if (seen & (1 << bit)) return SINGLE_HEADERS[bit];
-    seen |= 1 << bit;
-  }
-  return undefined;
-}
-
-/** The doors that only serve reads answer GET and HEAD; anything else is a 405 that says so. */
-function readOnly(req: IncomingMessage, pathname: string): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '', pathname, ['GET', 'HEAD']);
-}
-
 /** One node:http server for /graphql (HTTP and WebSocket), /api/v1, /dashboard and /health. */
 export function createHttpServer(app: App): HttpServer {
   const { log } = app;
@@ -128,9 +99,7 @@ export function createHttpServer(app: App): HttpServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo) {
     const { pathname, search } = parseTarget(req.url);
-    if (req.rawHeaders.length >= 2 * MAX_HEADERS) throw new AppError('HEADERS_TOO_LARGE', `the request has ${MAX_HEADERS} headers or more; send fewer`);
-    const repeated = repeatedHeader(req.rawHeaders);
-    if (repeated) throw new AppError('BAD_REQUEST', `the request has more than one ${repeated} header; send it once`);
+    checkHeaders(req);
     if (pathname.startsWith('/api/')) {
       const { route, params } = match(routes, req.method ?? 'GET', pathname);
       info.route = routeLabel(route);
@@ -150,31 +119,23 @@ export function createHttpServer(app: App): HttpServer {
       info.route = OTLP_METRICS_PATH;
       return handleOtlp(app, req, res, (principal) => agentTokens.verify(principal));
     }
-    if (pathname === '/health') {
-      info.route = '/health';
-      readOnly(req, pathname);
-      return readiness.health(res);
+    const door = readOnlyDoor(pathname);
+    if (door) {
+      info.route = door;
+      requireRead(req, pathname);
     }
-    if (pathname === '/ready') {
-      info.route = '/ready';
-      readOnly(req, pathname);
-      return readiness.ready(res);
-    }
-    if (pathname === '/metrics') {
-      info.route = '/metrics';
-      readOnly(req, pathname);
-      return serveMetrics(req, res);
-    }
-    if (pathname === '/') {
-      info.route = '/';
-      readOnly(req, pathname);
-      res.writeHead(302, { location: '/dashboard/' }).end();
-      return;
-    }
-    if (pathname === '/dashboard' || pathname.startsWith('/dashboard/')) {
-      info.route = '/dashboard';
-      readOnly(req, pathname);
-      return serveDashboard(pathname, res, undefined, req.headers['accept-encoding']);
+    switch (door) {
+      case '/health':
+        return readiness.health(res);
+      case '/ready':
+        return readiness.ready(res);
+      case '/metrics':
+        return serveMetrics(req, res);
+      case '/':
+        res.writeHead(302, { location: '/dashboard/' }).end();
+        return;
+      case '/dashboard':
+        return serveDashboard(pathname, res, undefined, req.headers['accept-encoding']);
     }
     throw new AppError('NOT_FOUND', `nothing at ${pathname}`);
   }
@@ -294,7 +255,9 @@ export function createHttpServer(app: App): HttpServer {
     // reading the body; the request is put back in front of what is left unread, without
     // its Upgrade, and the socket given to node:http again as a new connection, which
     // reads the whole request, body and all, as an ordinary one.
-    if (req.rawHeaders.length >= 2 * MAX_HEADERS) return rawAnswer(socket, 431, 'HEADERS_TOO_LARGE', `the request has ${MAX_HEADERS} headers or more; send fewer`);
+    // With too many headers to rebuild the request from, it is refused as any other door refuses it.
+    const tooMany = tooManyHeaders(req);
+    if (tooMany) return rawAnswer(socket, tooMany.status, tooMany.code, tooMany.message);
     try {
       socket.unshift(Buffer.concat([requestHeadWithoutUpgrade(req), head]));
       server.emit('connection', socket);
