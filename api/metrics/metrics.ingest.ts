@@ -30,8 +30,6 @@ export interface PreparedIngest extends IngestResult {
 
 /** How long a checked agent token is trusted before its row is read again. */
 const TOKEN_CHECK_MS = 1000;
-/** Bounds the series cache; past it the cache starts afresh. */
-const MAX_CACHED_SERIES = 1_000_000;
 // PostgreSQL's foreign_key_violation.
 const FOREIGN_KEY_VIOLATION = '23503';
 /** Problems named in a strict refusal. */
@@ -44,7 +42,7 @@ export function authorizePush(principal: Principal | undefined, agentId: string 
 
 /** Validates pushed points, finds or creates their series, and hands them to the writer. */
 export class MetricIngestor {
-  private readonly series = new Map<string, SeriesRef>();
+  private readonly series = new SeriesCache();
   private readonly checkedTokens = new Map<string, { hash: string; until: number }>();
 
   constructor(
@@ -62,12 +60,14 @@ export class MetricIngestor {
 
     const problems = new Problems();
     const fields: Record<string, string> = {};
-    // The points kept, and the key of each one's series. Consecutive points of one series
-    // (the usual order) share one key string, built and hashed once.
+    // The points kept, and each one's series where this replica knows it already.
+    // Consecutive points of one series (the usual order) look it up once.
     const kept: IncomingPoint[] = [];
-    const keys: string[] = [];
+    const refs: (SeriesRef | undefined)[] = [];
     const labels = new LabelSets();
-    let last: { name: string; canonical: string; key: string } | undefined;
+    const known = this.series.of(principal.agentId);
+    let last: { name: string; canonical: string; ref: SeriesRef | undefined } | undefined;
+    let unknown = 0;
     points.forEach((point, i) => {
       const problem = pointProblem(point, rules, (l) => labels.problem(l));
       if (problem) {
@@ -76,50 +76,17 @@ export class MetricIngestor {
         return;
       }
       const canonical = labels.canonical(point.labels);
-      if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, key: `${principal.agentId}\u0000${point.name}\u0000${canonical}` };
+      if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, ref: known?.get(canonical)?.get(point.name) };
       kept.push(point);
-      keys.push(last.key);
+      refs.push(last.ref);
+      if (!last.ref) unknown++;
     });
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
-
-    // Series not yet in this replica's cache, once each.
-    const wanted = new Map<string, WantedSeries>();
-    kept.forEach((point, i) => {
-      const key = keys[i];
-      if (key === keys[i - 1] || this.series.has(key) || wanted.has(key)) return;
-      const canonical = labels.canonical(point.labels);
-      wanted.set(key, {
-        name: point.name,
-        labels: point.labels,
-        canonical,
-        hash: labelsHash(canonical),
-        kind: point.kind ?? inferKind(point.name),
-        unit: point.unit ?? inferUnit(point.name),
-      });
-    });
-    if (wanted.size > 0) {
-      const { found, refused } = await this.deps.store.resolveSeries(principal.agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict').catch((err: unknown) => {
-        // The agent was deregistered after its token was last checked (on this replica or
-        // another): its series have no agent to belong to. A 401, as on every door.
-        if (pgErrorCode(err) !== FOREIGN_KEY_VIOLATION) throw err;
-        this.checkedTokens.delete(principal.agentId);
-        throw invalidAgentToken();
-      });
-      if (refused.length > 0 && mode === 'strict') {
-        throw new AppError(
-          'BAD_USER_INPUT',
-          `the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; these ${refused.length} would pass it: ${seriesNames(refused)}`,
-          { metrics: `${refused.length} new series over the limit of ${this.deps.config.maxSeriesPerAgent}` },
-        );
-      }
-      if (this.series.size + found.size > MAX_CACHED_SERIES) this.series.clear();
-      for (const [key, w] of wanted) {
-        const ref = found.get(`${w.name}\u0000${w.hash}`);
-        if (ref) this.series.set(key, ref);
-      }
+    if (unknown > 0) {
+      const refused = await this.resolve(principal.agentId, kept, refs, labels, mode);
       if (refused.length > 0) {
         let n = 0;
-        for (const key of keys) if (!this.series.has(key)) n++;
+        for (const ref of refs) if (!ref) n++;
         problems.add(`the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; new series refused: ${seriesNames(refused)}`, n);
       }
     }
@@ -127,9 +94,8 @@ export class MetricIngestor {
     const seriesIds: number[] = [];
     const ats: number[] = [];
     const values: number[] = [];
-    let ref: SeriesRef | undefined;
     kept.forEach((point, i) => {
-      if (keys[i] !== keys[i - 1]) ref = this.series.get(keys[i]);
+      const ref = refs[i];
       if (!ref) return;
       seriesIds.push(ref.id);
       ats.push(point.at);
@@ -142,6 +108,57 @@ export class MetricIngestor {
       problems: problems.lines(),
       write: () => writer.write({ seriesIds, ats, values }),
     };
+  }
+
+  /**
+   * Finds or creates the series of the kept points this replica did not know, once each,
+   * and fills in their `refs`; returns the series refused for the per-agent limit.
+   */
+  private async resolve(agentId: string, kept: IncomingPoint[], refs: (SeriesRef | undefined)[], labels: LabelSets, mode: IngestMode): Promise<WantedSeries[]> {
+    const wanted = new Map<string, WantedSeries>();
+    const keys: (string | undefined)[] = [];
+    let lastKey = '';
+    kept.forEach((point, i) => {
+      if (refs[i]) return;
+      const canonical = labels.canonical(point.labels);
+      const key = `${point.name}\u0000${canonical}`;
+      keys[i] = key;
+      if (key === lastKey || wanted.has(key)) return;
+      lastKey = key;
+      wanted.set(key, {
+        name: point.name,
+        labels: point.labels,
+        canonical,
+        hash: labelsHash(canonical),
+        kind: point.kind ?? inferKind(point.name),
+        unit: point.unit ?? inferUnit(point.name),
+      });
+    });
+    const { found, refused } = await this.deps.store.resolveSeries(agentId, [...wanted.values()], this.deps.config.maxSeriesPerAgent, mode === 'strict').catch((err: unknown) => {
+      // The agent was deregistered after its token was last checked (on this replica or
+      // another): its series have no agent to belong to. A 401, as on every door.
+      if (pgErrorCode(err) !== FOREIGN_KEY_VIOLATION) throw err;
+      this.checkedTokens.delete(agentId);
+      throw invalidAgentToken();
+    });
+    if (refused.length > 0 && mode === 'strict') {
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; these ${refused.length} would pass it: ${seriesNames(refused)}`,
+        { metrics: `${refused.length} new series over the limit of ${this.deps.config.maxSeriesPerAgent}` },
+      );
+    }
+    const byKey = new Map<string, SeriesRef>();
+    for (const [key, w] of wanted) {
+      const ref = found.get(`${w.name}\u0000${w.hash}`);
+      if (!ref) continue;
+      byKey.set(key, ref);
+      this.series.add(agentId, w.canonical, w.name, ref);
+    }
+    keys.forEach((key, i) => {
+      if (key !== undefined) refs[i] = byKey.get(key);
+    });
+    return refused;
   }
 
   async ingest(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<IngestResult> {
@@ -245,5 +262,37 @@ class LabelSets {
     }
     this.last = { labels, canonical, problem };
     return this.last;
+  }
+}
+
+/** Bounds the series cache; past it the cache starts afresh. */
+const MAX_CACHED_SERIES = 1_000_000;
+
+/**
+ * The series this replica knows, per agent, by canonical labels and then name. One map
+ * of composite keys cost a key string per point and, with hundreds of thousands of
+ * series, a lookup in a map far larger than the processor's caches; a push's points
+ * share their agent and mostly their labels' string, so only names are looked up.
+ */
+class SeriesCache {
+  private readonly agents = new Map<string, Map<string, Map<string, SeriesRef>>>();
+  private size = 0;
+
+  /** An agent's series by canonical labels and name, if any is known. */
+  of(agentId: string): ReadonlyMap<string, ReadonlyMap<string, SeriesRef>> | undefined {
+    return this.agents.get(agentId);
+  }
+
+  add(agentId: string, canonical: string, name: string, ref: SeriesRef): void {
+    if (this.size >= MAX_CACHED_SERIES) {
+      this.agents.clear();
+      this.size = 0;
+    }
+    let byLabels = this.agents.get(agentId);
+    if (!byLabels) this.agents.set(agentId, (byLabels = new Map()));
+    let byName = byLabels.get(canonical);
+    if (!byName) byLabels.set(canonical, (byName = new Map()));
+    if (!byName.has(name)) this.size++;
+    byName.set(name, ref);
   }
 }

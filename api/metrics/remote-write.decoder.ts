@@ -110,9 +110,16 @@ class WriteRequestReader extends WireReader {
       if (f === 1 && this.len(w, f)) (ks = s), (ke = e);
       else if (f === 2 && this.len(w, f)) (vs = s), (ve = e);
     });
-    if (ke - ks === NAME_KEY.length && this.buf.compare(NAME_KEY, 0, NAME_KEY.length, ks, ke) === 0) (this.nameStart = vs), (this.nameEnd = ve), this.names++;
+    if (this.isNameKey(ks, ke)) (this.nameStart = vs), (this.nameEnd = ve), this.names++;
     // An empty value means no label, as in Prometheus; a label without a name is no label either.
     else if (ke > ks && ve > vs) this.ranges.push(ks, ke, vs, ve);
+  }
+
+  /** Whether the bytes in [start, end) are `__name__`: compared here, as a native compare per label cost more than the comparison. */
+  private isNameKey(start: number, end: number): boolean {
+    if (end - start !== NAME_KEY.length) return false;
+    for (let i = 0; i < NAME_KEY.length; i++) if (this.buf[start + i] !== NAME_KEY[i]) return false;
+    return true;
   }
 
   /** The series' labels: the last series' object when they are the same bytes; undefined when a name is given twice. */

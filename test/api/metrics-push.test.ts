@@ -3,6 +3,7 @@ import { graphql, request } from '../helpers/client';
 import { rawRequest } from '../helpers/agents';
 import { heartbeatRest, registerAgent, type Agent } from '../helpers/liveness';
 import { iso, latestMetrics, pushRest, queryMetrics } from '../helpers/metrics';
+import { encodeRemoteWrite, postRemoteWrite } from '../helpers/protocols';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -81,6 +82,28 @@ describe('REST push', () => {
     const sixth = await pushRest(server.url, agent.id, agent.token, series(1, 5));
     expect(sixth.status).toBe(400);
     expect(sixth.body.error.message).toMatch(/fan_rpm\{"fan":"5"\}/);
+  });
+
+  it('writes the points of known series and of new ones within the limit from remote write, and counts those past it', async () => {
+    const agent = await newAgent();
+    const at = Date.now() - 10_000;
+    const series = (disk: string, times: number[]) => ({
+      labels: [{ name: '__name__', value: 'disk_free' }, { name: 'disk', value: disk }],
+      samples: times.map((t) => ({ value: t, timestamp: at + t * 1000 })),
+    });
+    // Three series known before; then a push that has them, four new ones (room for two),
+    // and a series that comes back later in the same request.
+    expect((await pushRest(server.url, agent.id, agent.token, ['a', 'b', 'c'].map((disk) => ({ name: 'disk_free', value: 0, labels: { disk }, at: iso(at - 60_000) })))).status).toBe(200);
+    const body = encodeRemoteWrite({ timeseries: [series('a', [1, 2]), series('d', [1, 2]), series('b', [1]), series('e', [1]), series('f', [1, 2]), series('d', [3]), series('g', [1]), series('c', [1])] });
+    const first = await postRemoteWrite(server.url, agent.token, body);
+    expect(first.status).toBe(400);
+    expect(first.body.toString()).toBe('8 samples written, 3 refused: 3 points: the agent may have at most 5 series; new series refused: disk_free{"disk":"f"}, disk_free{"disk":"g"}');
+    const latest = await stored(agent);
+    expect(latest.map((l) => [l.labels.disk, l.value]).sort()).toEqual([['a', 2], ['b', 1], ['c', 1], ['d', 3], ['e', 1]]);
+    // The same again: this replica knows five of the series now, and still refuses the other two.
+    const again = await postRemoteWrite(server.url, agent.token, encodeRemoteWrite({ timeseries: [series('g', [4]), series('a', [4]), series('f', [4])] }));
+    expect(again.body.toString()).toBe('1 samples written, 2 refused: 2 points: the agent may have at most 5 series; new series refused: disk_free{"disk":"g"}, disk_free{"disk":"f"}');
+    expect((await stored(agent)).find((l) => l.labels.disk === 'a')?.value).toBe(4);
   });
 
   it('answers 413 to a body over the limit from its Content-Length, without reading the rest', async () => {
