@@ -91,6 +91,8 @@ export interface MetricsConfig {
   maintenanceIntervalMs: number;
   /** Samples queued for writing per replica before the doors answer 429/503. */
   maxQueuedSamples: number;
+  /** Series ids each replica keeps in memory for ingest (about 100 bytes each); past it the cache starts afresh. */
+  seriesCacheSize: number;
   /** An hour of raw samples is compacted into blocks this long after it ends; rows moved per transaction. */
   compactAfterMs: number;
   compactSliceRows: number;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     rollupIntervalMs: integer(env, 'METRICS_ROLLUP_INTERVAL_MS', 10_000, 10, 3_600_000),
     maintenanceIntervalMs: integer(env, 'METRICS_MAINTENANCE_INTERVAL_MS', 3_600_000, 10, 86_400_000),
     maxQueuedSamples: integer(env, 'METRICS_MAX_QUEUED_SAMPLES', 500_000, 1000, 100_000_000),
+    seriesCacheSize: integer(env, 'METRICS_SERIES_CACHE', 2_000_000, 1000, 100_000_000),
     compactAfterMs: integer(env, 'METRICS_COMPACT_AFTER_SECONDS', 7200, 600, 7 * 86_400) * 1000,
     // Embedded PGlite runs each statement on the event loop: smaller slices there.
     compactSliceRows: integer(env, 'METRICS_COMPACT_SLICE_ROWS', databaseUrl ? 20_000 : 2_000, 100, 1_000_000),

@@ -6,7 +6,6 @@ import { pgErrorCode } from '../db';
 import { AppError, badInput } from '../errors';
 import { canonicalLabels, inferKind, inferUnit, labelsHash, labelsProblem, MAX_LABELS, pointProblem, type IncomingPoint } from './metrics.input';
 import type { IngestStore, WantedSeries } from './ingest.store';
-import type { SeriesRef } from './metrics.store';
 import type { SampleWriter } from './sample.writer';
 
 /**
@@ -42,12 +41,14 @@ export function authorizePush(principal: Principal | undefined, agentId: string 
 
 /** Validates pushed points, finds or creates their series, and hands them to the writer. */
 export class MetricIngestor {
-  private readonly series = new SeriesCache();
+  private readonly series: SeriesCache;
   private readonly checkedTokens = new Map<string, { hash: string; until: number }>();
 
   constructor(
     private readonly deps: { store: IngestStore; writer: SampleWriter; config: MetricsConfig; now(): number },
-  ) {}
+  ) {
+    this.series = new SeriesCache(deps.config.seriesCacheSize);
+  }
 
   async prepare(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<PreparedIngest> {
     authorizePush(principal, agentId);
@@ -60,13 +61,13 @@ export class MetricIngestor {
 
     const problems = new Problems();
     const fields: Record<string, string> = {};
-    // The points kept, and each one's series where this replica knows it already.
+    // The points kept, and each one's series id where this replica knows it already.
     // Consecutive points of one series (the usual order) look it up once.
     const kept: IncomingPoint[] = [];
-    const refs: (SeriesRef | undefined)[] = [];
+    const ids: (number | undefined)[] = [];
     const labels = new LabelSets();
     const known = this.series.of(principal.agentId);
-    let last: { name: string; canonical: string; ref: SeriesRef | undefined } | undefined;
+    let last: { name: string; canonical: string; id: number | undefined } | undefined;
     let unknown = 0;
     points.forEach((point, i) => {
       const problem = pointProblem(point, rules, (l) => labels.problem(l));
@@ -76,17 +77,17 @@ export class MetricIngestor {
         return;
       }
       const canonical = labels.canonical(point.labels);
-      if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, ref: known?.get(canonical)?.get(point.name) };
+      if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, id: known?.get(canonical)?.get(point.name) };
       kept.push(point);
-      refs.push(last.ref);
-      if (!last.ref) unknown++;
+      ids.push(last.id);
+      if (last.id === undefined) unknown++;
     });
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
     if (unknown > 0) {
-      const refused = await this.resolve(principal.agentId, kept, refs, labels, mode);
+      const refused = await this.resolve(principal.agentId, kept, ids, labels, mode);
       if (refused.length > 0) {
         let n = 0;
-        for (const ref of refs) if (!ref) n++;
+        for (const id of ids) if (id === undefined) n++;
         problems.add(`the agent may have at most ${this.deps.config.maxSeriesPerAgent} series; new series refused: ${seriesNames(refused)}`, n);
       }
     }
@@ -95,9 +96,9 @@ export class MetricIngestor {
     const ats: number[] = [];
     const values: number[] = [];
     kept.forEach((point, i) => {
-      const ref = refs[i];
-      if (!ref) return;
-      seriesIds.push(ref.id);
+      const id = ids[i];
+      if (id === undefined) return;
+      seriesIds.push(id);
       ats.push(point.at);
       values.push(point.value);
     });
@@ -112,14 +113,14 @@ export class MetricIngestor {
 
   /**
    * Finds or creates the series of the kept points this replica did not know, once each,
-   * and fills in their `refs`; returns the series refused for the per-agent limit.
+   * and fills in their `ids`; returns the series refused for the per-agent limit.
    */
-  private async resolve(agentId: string, kept: IncomingPoint[], refs: (SeriesRef | undefined)[], labels: LabelSets, mode: IngestMode): Promise<WantedSeries[]> {
+  private async resolve(agentId: string, kept: IncomingPoint[], ids: (number | undefined)[], labels: LabelSets, mode: IngestMode): Promise<WantedSeries[]> {
     const wanted = new Map<string, WantedSeries>();
     const keys: (string | undefined)[] = [];
     let lastKey = '';
     kept.forEach((point, i) => {
-      if (refs[i]) return;
+      if (ids[i] !== undefined) return;
       const canonical = labels.canonical(point.labels);
       const key = `${point.name}\u0000${canonical}`;
       keys[i] = key;
@@ -148,15 +149,15 @@ export class MetricIngestor {
         { metrics: `${refused.length} new series over the limit of ${this.deps.config.maxSeriesPerAgent}` },
       );
     }
-    const byKey = new Map<string, SeriesRef>();
+    const byKey = new Map<string, number>();
     for (const [key, w] of wanted) {
       const ref = found.get(`${w.name}\u0000${w.hash}`);
       if (!ref) continue;
-      byKey.set(key, ref);
-      this.series.add(agentId, w.canonical, w.name, ref);
+      byKey.set(key, ref.id);
+      this.series.add(agentId, w.canonical, w.name, ref.id);
     }
     keys.forEach((key, i) => {
-      if (key !== undefined) refs[i] = byKey.get(key);
+      if (key !== undefined) ids[i] = byKey.get(key);
     });
     return refused;
   }
@@ -265,26 +266,28 @@ class LabelSets {
   }
 }
 
-/** Bounds the series cache; past it the cache starts afresh. */
-const MAX_CACHED_SERIES = 1_000_000;
-
 /**
- * The series this replica knows, per agent, by canonical labels and then name. One map
- * of composite keys cost a key string per point and, with hundreds of thousands of
- * series, a lookup in a map far larger than the processor's caches; a push's points
- * share their agent and mostly their labels' string, so only names are looked up.
+ * The ids of the series this replica knows, per agent, by canonical labels and then
+ * name. One map of composite keys cost a key string per point and, with hundreds of
+ * thousands of series, a lookup in a map far larger than the processor's caches; a
+ * push's points share their agent and mostly their labels' string, so only names are
+ * looked up. Ids, not series objects: a million of those made every full collection
+ * of the heap slower.
  */
 class SeriesCache {
-  private readonly agents = new Map<string, Map<string, Map<string, SeriesRef>>>();
+  private readonly agents = new Map<string, Map<string, Map<string, number>>>();
   private size = 0;
 
+  /** Past `capacity` series the cache starts afresh: a replica's active series should fit (METRICS_SERIES_CACHE). */
+  constructor(private readonly capacity: number) {}
+
   /** An agent's series by canonical labels and name, if any is known. */
-  of(agentId: string): ReadonlyMap<string, ReadonlyMap<string, SeriesRef>> | undefined {
+  of(agentId: string): ReadonlyMap<string, ReadonlyMap<string, number>> | undefined {
     return this.agents.get(agentId);
   }
 
-  add(agentId: string, canonical: string, name: string, ref: SeriesRef): void {
-    if (this.size >= MAX_CACHED_SERIES) {
+  add(agentId: string, canonical: string, name: string, id: number): void {
+    if (this.size >= this.capacity) {
       this.agents.clear();
       this.size = 0;
     }
@@ -293,6 +296,6 @@ class SeriesCache {
     let byName = byLabels.get(canonical);
     if (!byName) byLabels.set(canonical, (byName = new Map()));
     if (!byName.has(name)) this.size++;
-    byName.set(name, ref);
+    byName.set(name, id);
   }
 }

@@ -180,3 +180,31 @@ describe('metrics with a heartbeat, and pushMetrics', () => {
     expect(await queryMetrics(server.url, server.adminToken, agent.id)).toMatchObject({ series: [] });
   });
 });
+
+describe('the series cache', () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startTestServer({ env: { METRICS_SERIES_CACHE: '1000', METRICS_MAX_SERIES_PER_AGENT: '1000' } });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('writes every point after it filled up and started afresh, finding the series it forgot in the database', async () => {
+    const [a, b] = await Promise.all([1, 2].map((n) => registerAgent(small.url, small.enrollmentToken, { name: `series-cache-${n}` })));
+    const push = (agent: Agent, value: number, at: number) =>
+      pushRest(small.url, agent.id, agent.token, Array.from({ length: 600 }, (_, i) => ({ name: 'queue_depth', value, labels: { queue: `q${i}` }, at: iso(at) })));
+    const at = Date.now() - 60_000;
+    // 1 200 series: the cache holds 1 000, so it starts afresh during the second push.
+    for (const [agent, value] of [[a, 1], [b, 2], [a, 3], [b, 4]] as const) {
+      const res = await push(agent, value, at + value * 1000);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toEqual({ accepted: 600 });
+    }
+    for (const [agent, value] of [[a, 3], [b, 4]] as const) {
+      const latest = await latestMetrics(small.url, small.viewerToken, agent.id);
+      expect(latest).toHaveLength(600);
+      expect(new Set(latest.map((l) => l.value))).toEqual(new Set([value]));
+    }
+  });
+});
