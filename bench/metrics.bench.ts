@@ -14,7 +14,7 @@
  *
  *   npx tsx bench/metrics.bench.ts [--agents 200] [--seconds 10] [--concurrency 8]
  *       [--summary-agents 10000] [--only copy,rest,otlp,remote,prometheus,decode,query,disk] [--profile]
- *       [--shape backlog|steady]
+ *       [--shape scrape|steady|backlog]
  *   (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { sql } from 'drizzle-orm';
-import { openDatabase } from '../api/db';
+import { openDatabase, rowsOf, type Database } from '../api/db';
 import { OtlpRequest, WriteRequest } from '../api/metrics/proto';
 import { RollupStore, rollupMinutes } from '../api/metrics/rollup.store';
 import { compactAll, partitionedSize } from './lib/compaction';
@@ -48,15 +48,23 @@ const PROFILE_DIR = argv.includes('--profile') ? path.resolve('bench/results/pro
 /**
  * What one request holds: SERIES series of one agent × STEPS consecutive seconds, the
  * first LATE_S seconds ago.
+ *   scrape   2 000 series × 1 s at the current time: what a Prometheus agent's
+ *            remote-write queue sends when it scrapes no more often than it sends (its
+ *            5 s send deadline): each series once per request, so every sample is a
+ *            series lookup, for Prometheus as for us.
+ *   steady   1 000 series × 2 s at the current time: one agent's scrape rounds, scraped
+ *            every second; samples are rolled up once, when their minute has closed, and
+ *            every second sample is a series lookup.
  *   backlog  50 series × 40 s from 20 minutes ago: a sender catching up after an outage.
  *            Every sample is late for the roll-ups (each marks its minute to be rolled up
  *            again), and Prometheus appends 40 samples per series lookup, its fastest case.
- *   steady   1 000 series × 2 s at the current time: one agent's scrape rounds, as a
- *            Prometheus agent's remote-write queue sends them; samples are rolled up once,
- *            when their minute has closed, and every second sample is a series lookup.
  */
-const SHAPES = { backlog: { series: 50, steps: 40, lateS: 1200 }, steady: { series: 1000, steps: 2, lateS: 5 } };
-const SHAPE = (argv.includes('--shape') ? argv[argv.indexOf('--shape') + 1] : 'backlog') as keyof typeof SHAPES;
+const SHAPES = {
+  scrape: { series: 2000, steps: 1, lateS: 5 },
+  steady: { series: 1000, steps: 2, lateS: 5 },
+  backlog: { series: 50, steps: 40, lateS: 1200 },
+};
+const SHAPE = (argv.includes('--shape') ? argv[argv.indexOf('--shape') + 1] : 'scrape') as keyof typeof SHAPES;
 if (!SHAPES[SHAPE]) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
 const { series: SERIES, steps: STEPS, lateS: LATE_S } = SHAPES[SHAPE];
 const PER_REQUEST = SERIES * STEPS;
@@ -127,14 +135,17 @@ function post(url: string, headers: Record<string, string>, bytes: Buffer): Prom
 /**
  * CONCURRENCY requests in flight; each slot owns every CONCURRENCY-th agent, so one
  * agent's requests go in order. Bodies are encoded before the clock starts. A first
- * round (one request per agent) makes the series and is not counted.
+ * round (one request per agent) makes the series and is not counted; the bodies of the
+ * rest are encoded after it, so their samples are `lateS` old however long it took (a
+ * minute of making 400 000 series had left them late, each marking its minute).
  */
-async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPid?: number): Promise<{ rate: number; requests: number; failed: number; cpu?: CpuWindow }> {
+async function ingest(target: Target, agents: BenchAgent[], lateS: number, serverPid?: number): Promise<{ rate: number; requests: number; failed: number; cpu?: CpuWindow; latestAt: number; warmUpS: number }> {
   // Enough bodies for the fastest rate expected of the target (Prometheus took up to 0.66 M
   // samples/s here); a target that uses them all up ends its phase early.
   const expected = target.key === 'prometheus' || target.key === 'decode' ? 1_500_000 : 400_000;
   const perAgent = Math.max(2, Math.ceil(((SECONDS + 5) * expected) / PER_REQUEST / agents.length));
-  const bodies = agents.map((a, i) => Array.from({ length: perAgent }, (_, n) => body(target.format, target.key, a, i, n, t0)));
+  const encode = (n: number, t0: number) => agents.map((a, i) => body(target.format, target.key, a, i, n, t0));
+  const bodies = encode(0, Date.now() - (lateS + STEPS) * 1000).map((b) => [b]);
   const send = async (i: number, n: number) => {
     const b = bodies[i][n];
     const headers: Record<string, string> = { 'content-type': b.type };
@@ -146,9 +157,14 @@ async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPi
     const status = await post(url, headers, b.bytes).catch((err) => (err.code === 'ECONNRESET' ? post(url, headers, b.bytes) : Promise.reject(err)));
     return status >= 200 && status < 300;
   };
+  const warming = performance.now();
   for (let i = 0; i < agents.length; i += CONCURRENCY) await Promise.all(agents.slice(i, i + CONCURRENCY).map((_, j) => send(i + j, 0)));
+  const warmUpS = (performance.now() - warming) / 1000;
+  const t0 = Date.now() - lateS * 1000;
+  for (let n = 1; n < perAgent; n++) encode(n, t0).forEach((b, i) => bodies[i].push(b));
   let requests = 0;
   let failed = 0;
+  let lastRequest = 0;
   const window = serverPid === undefined ? undefined : cpuWindow(serverPid, [process.pid]);
   const started = performance.now();
   const stopAt = started + SECONDS * 1000;
@@ -160,12 +176,32 @@ async function ingest(target: Target, agents: BenchAgent[], t0: number, serverPi
           if (performance.now() >= stopAt) break;
           if (await send(i, n)) requests++;
           else failed++;
+          lastRequest = Math.max(lastRequest, n);
         }
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { rate: (requests * PER_REQUEST) / seconds, requests, failed, cpu: window?.() };
+  return { rate: (requests * PER_REQUEST) / seconds, requests, failed, cpu: window?.(), latestAt: t0 + (lastRequest + 1) * STEPS * 1000, warmUpS };
+}
+
+/**
+ * Waits until the server's roll-up job has rolled up every sample pushed: its minutes
+ * advanced past `latestAt` and no late minute left marked. A door's roll-ups then fall
+ * in its own account, not in the next door's phase. Returns what that took.
+ */
+async function rolledUp(db: Database, latestAt: number, serverPid: number): Promise<{ seconds: number; cpu: CpuWindow }> {
+  const window = cpuWindow(serverPid, []);
+  const started = performance.now();
+  for (;;) {
+    const [row] = rowsOf<{ done: boolean | null }>(
+      await db.db.execute(sql`select minute_done > ${new Date(latestAt)} and not exists (select 1 from metric_rollup_marks) as done from metric_rollup_state where id = 1`),
+    );
+    if (row?.done) break;
+    if (performance.now() - started > 600_000) throw new Error('the roll-up job did not catch up within 10 minutes');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { seconds: (performance.now() - started) / 1000, cpu: window() };
 }
 
 async function startPrometheus(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -216,21 +252,36 @@ async function main() {
     if (PROFILE_DIR) fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
     const real = await startServer('Agent Monitor', 'api/main.ts', env, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     servers.push(real);
+    const db = await openDatabase({ databaseUrl: scratch.url, dataDir: 'memory://', poolSize: 2, statementTimeoutMs: 600_000 });
+    stops.push(() => db.close());
     const rates: Record<string, number> = {};
     // Timestamps inside the raw retention and never past the 5-minute future limit. The
     // ceiling's are 20 minutes old in either shape: the server's roll-up job, which runs
     // through the later phases, leaves those alone (they are behind it, and COPY marks
     // nothing), so no phase pays for rolling up another server's samples.
     const phase = async (target: Target, serverPid?: number) => {
-      const t0 = Date.now() - (target.key === 'copy' ? 1200 : LATE_S) * 1000;
-      const r = await ingest(target, pushing, t0, serverPid);
+      // Each door that stores starts from the same place as the ceiling did: no samples or
+      // roll-ups of an earlier door (their indexes grown past PostgreSQL's buffers, every
+      // later insert reading and writing pages back; the last door ran at half its own
+      // speed), and a checkpoint just taken.
+      if (serverPid !== undefined) {
+        await db.db.execute(sql`truncate metric_samples, metric_rollup_1m, metric_rollup_1h, metric_rollup_marks`);
+        await db.db.execute(sql`checkpoint`);
+      }
+      const r = await ingest(target, pushing, target.key === 'copy' ? 1200 : LATE_S, serverPid);
       rates[target.key] = r.rate;
       // CPU per sample, so a phase's cost can be told apart from its speed.
       // (A negative share: processes that exited within the window took their CPU time with them.)
       const per = (share: number) => (share < 0 ? '–' : fixed((share / r.rate) * 1e6, 1));
       const cpu = r.cpu;
       const cost = cpu ? `; CPU µs per sample: server ${per(cpu.server)}, PostgreSQL ${per(cpu.postgres)}, load ${per(cpu.loadgen)}` : '';
-      log(`  ${target.label.padEnd(36)} ${fixed(r.rate).padStart(8)} samples/s  (${r.requests} requests${r.failed ? `, ${r.failed} FAILED` : ''}${cost})`);
+      log(`  ${target.label.padEnd(36)} ${fixed(r.rate).padStart(8)} samples/s  (${r.requests} requests after ${fixed(r.warmUpS, 1)} s making the series${r.failed ? `, ${r.failed} FAILED` : ''}${cost})`);
+      if (serverPid === real.pid) {
+        const samples = r.requests * PER_REQUEST;
+        const after = await rolledUp(db, r.latestAt, real.pid);
+        const spent = (share: number) => fixed(((share * after.cpu.wallMs) / samples) * 1000, 1);
+        log(`    then its roll-ups: done ${fixed(after.seconds)} s later; CPU µs per sample meanwhile: server ${spent(after.cpu.server)}, PostgreSQL ${spent(after.cpu.postgres)}`);
+      }
     };
     // Prometheus first, while the server has nothing to roll up, and stopped before the
     // other phases, so neither works in the background of the other's phase.
@@ -259,8 +310,6 @@ async function main() {
     if (wanted('otlp')) await phase({ key: 'otlp', label: 'Agent Monitor, OTLP protobuf', format: 'otlp', url: `${real.url}/v1/metrics`, auth: true }, real.pid);
     if (wanted('remote')) await phase({ key: 'remote', label: 'Agent Monitor, remote write', format: 'remote', url: `${real.url}/api/v1/write`, auth: true }, real.pid);
 
-    const db = await openDatabase({ databaseUrl: scratch.url, dataDir: 'memory://', poolSize: 2, statementTimeoutMs: 600_000 });
-    stops.push(() => db.close());
     let query: Record<string, { p50: number; max: number }> | undefined;
     let rawRead: (() => Promise<void>) | undefined;
     if (wanted('query')) {
@@ -278,7 +327,12 @@ async function main() {
           select id, 'cpu_percent', '{}', md5('{}'), 'gauge', '%' from agents order by id limit ${SUMMARY_AGENTS} returning id)
         insert into metric_samples (series_id, at, value)
         select s.id, t, (s.id * 7 + extract(epoch from t)::int / 60) % 100 from s, generate_series(${to}::timestamptz - interval '6 hours', ${to}::timestamptz, interval '1 minute') t`);
-      await db.db.execute(rollupMinutes(from, to));
+      // Under the roll-up state's lock, which the server's job takes for each round: the
+      // two rolling up the same minutes at once can deadlock.
+      await db.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from metric_rollup_state where id = 1 for update`);
+        await tx.execute(rollupMinutes(from, to));
+      });
       // The hours as a late sample's would be: marked, then recomputed by the server's own
       // code (the open hour's row under the roll-up state's lock).
       await db.db.execute(sql`insert into metric_rollup_marks (level, bucket) select 2, h from generate_series(${from}::timestamptz, ${to}::timestamptz, interval '1 hour') h`);
