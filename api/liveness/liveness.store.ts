@@ -31,7 +31,8 @@ export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat' 
 
 const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _grace, nameKey: _key, ...WATCHED_COLUMNS } = getTableColumns(agents);
 
-type ReturnedRow = [string, string, AgentStatus, AgentStatus, number, number, boolean];
+/** A written row as the statement returns it: its input's place in the batch (from 1), then its values. */
+type ReturnedRow = [number, AgentStatus, AgentStatus, number, number, boolean];
 
 /**
  * Which heartbeats one written row answers: those of its agent *and* token. Heartbeats
@@ -82,7 +83,7 @@ export class LivenessStore {
         select * from unnest(
           ${literal((w) => w.agentId)}::uuid[], ${literal((w) => w.tokenHash)}::text[], ${literal((w) => w.health)}::health_status[],
           ${sql.param(sorted.map((w) => w.message))}::text[], ${numberArray(sorted.map((w) => w.sequence))}::int[]
-        ) as u(id, token_hash, health, message, seq)
+        ) with ordinality as u(id, token_hash, health, message, seq, n)
       ), updated as (
         update agents a set
           last_heartbeat = ${now}::timestamptz,
@@ -100,11 +101,13 @@ export class LivenessStore {
         -- than hashing the whole table to join a few hundred of them.
         where a.id = u.id and a.id = any(array(select id from input)) and a.token_hash = u.token_hash
           ${unchangedOnly ? sql`and ${status} = a.status` : sql``}
-        returning a.id, a.token_hash, a.status_before_heartbeat, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
+        -- Each row by its input's place rather than by its id and token hash: the answer's text
+        -- is a third as long, and the id and hash are the input's own strings.
+        returning u.n, a.status_before_heartbeat, a.status, a.heartbeat_interval_seconds, a.configuration_revision,
                   -- last_sequence kept its old value exactly when the heartbeat was stale
                   ${stale} as stale
       )
-      select json_agg(json_build_array(id, token_hash, status_before_heartbeat, status, heartbeat_interval_seconds, configuration_revision, stale))::text as rows
+      select json_agg(json_build_array(n, status_before_heartbeat, status, heartbeat_interval_seconds, configuration_revision, stale))::text as rows
       from updated
     `);
     // One row of JSON text for the whole batch: parsed at once by JSON.parse, rather than a
@@ -119,9 +122,9 @@ export class LivenessStore {
       if (!at) deadlines.set(interval, (at = this.policy.deadline(now, interval)));
       return at;
     };
-    return (JSON.parse(text) as ReturnedRow[]).map(([id, tokenHash, previousStatus, status, interval, revision, stale]) => ({
-      id,
-      tokenHash,
+    return (JSON.parse(text) as ReturnedRow[]).map(([n, previousStatus, status, interval, revision, stale]) => ({
+      id: sorted[n - 1].agentId,
+      tokenHash: sorted[n - 1].tokenHash,
       previousStatus,
       status,
       heartbeatIntervalSeconds: interval,
