@@ -169,14 +169,17 @@ export class RollupStore {
           delete from metric_rollup_marks m using claimed c where m.ctid = c.ctid
           returning m.bucket, m.series_id`),
       );
+      if (rows.length === 0) return 0;
+      // The state row, waited for: an advance in progress on another replica finishes first.
+      // Then the open hour is recomputed over exactly the minutes it says it covers, and no
+      // minute is rolled up here while an advance rolls it up too (the two would upsert the
+      // same rows in different orders, and PostgreSQL would abort one of them: a deadlock).
+      const [state] = rowsOf<{ minute_done: unknown; hour_done: unknown; hour_open_done: unknown }>(
+        await tx.execute(sql`select minute_done, hour_done, hour_open_done from metric_rollup_state where id = 1 for update`),
+      );
       const claimed = new Map<number, SeriesSet>();
       for (const r of rows) gather(claimed, date(r.bucket)!.getTime(), r.series_id);
-      if (level === 2 && claimed.size > 0) {
-        // The state row, waited for: an advance in progress on another replica finishes
-        // first, so the open hour is recomputed over exactly the minutes it says it covers.
-        const [state] = rowsOf<{ hour_done: unknown; hour_open_done: unknown }>(
-          await tx.execute(sql`select hour_done, hour_open_done from metric_rollup_state where id = 1 for update`),
-        );
+      if (level === 2) {
         const hourDone = date(state?.hour_done)?.getTime() ?? -Infinity;
         const openDone = date(state?.hour_open_done)?.getTime();
         for (const [start, series] of claimed) {
@@ -185,10 +188,15 @@ export class RollupStore {
           // A later hour: advance computes it whole when it gets there.
         }
       }
-      if (level === 1 && claimed.size > 0) {
-        // Each minute for its marked series alone, then their hours likewise.
+      if (level === 1) {
+        // Each minute for its marked series alone, then their hours likewise. A minute the
+        // advance has not reached yet (a sample late by less than ROLLUP_LAG_MS) is left to
+        // it: it rolls that minute up whole, with the late sample, when it gets there. Before
+        // the first advance there is none: it starts at its own minute, after these.
+        const minuteDone = date(state?.minute_done)?.getTime() ?? Infinity;
         const hourMarks = new Map<number, SeriesSet>();
         for (const [minute, ids] of claimed) {
+          if (minute >= minuteDone) continue;
           await tx.execute(rollupMinutes(new Date(minute), new Date(minute + MINUTE), idsOf(ids)));
           for (const id of ids ?? [null]) gather(hourMarks, floorTo(minute, HOUR), id);
         }

@@ -135,6 +135,35 @@ describe('metric storage', () => {
     expect(await counts('metric_rollup_1h', idB, base)).toBe(99);
   });
 
+  it('leaves a marked minute the roll-up has not reached to it, and rolls it up there whole, the late sample in it', async () => {
+    const agent = await newAgent();
+    // Late by 40 s: more than LATE_MS, so its minute is marked, but less than ROLLUP_LAG_MS,
+    // so the roll-up has not reached that minute. Rolling it up from the mark as well would
+    // have the mark's transaction and the roll-up's write the same rows (a deadlock, across
+    // replicas), and for nothing.
+    const at = clock.now().getTime() - 40_000;
+    const minute = Math.floor(at / MINUTE) * MINUTE;
+    await push(agent, [{ name: 'barely_late', value: 5, at: iso(at) }]);
+    const db = server.app.database.db;
+    const rows = async <T>(q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows;
+    const [{ id }] = await rows<{ id: number }>(sql`select id from metric_series where agent_id = ${agent.id} and name = 'barely_late'`);
+    await waitFor(async () => (await rows<{ n: number }>(sql`select count(*)::int as n from metric_rollup_marks where series_id = ${id}`))[0].n === 0, {
+      what: "the minute's mark taken",
+    });
+    // One snapshot: how far the roll-up has come, and whether the minute has a row.
+    const [seen] = await rows<{ minute_done: Date | string; rolled: boolean }>(
+      sql`select minute_done, exists(select 1 from metric_rollup_1m where series_id = ${id} and bucket = ${new Date(minute)}) as rolled from metric_rollup_state`,
+    );
+    expect(new Date(seen.minute_done).getTime()).toBeLessThanOrEqual(minute);
+    expect(seen.rolled, 'rolled up from its mark before the roll-up reached it').toBe(false);
+
+    clock.advance(2 * MINUTE);
+    await waitFor(
+      async () => (await rows<{ count: number }>(sql`select count from metric_rollup_1m where series_id = ${id} and bucket = ${new Date(minute)}`))[0]?.count === 1,
+      { what: 'the minute rolled up by the roll-up, with the late sample' },
+    );
+  });
+
   it("keeps the open hour's roll-up row current, so a read over hours that ends now takes each sample once", async () => {
     const agent = await newAgent();
     const db = server.app.database.db;
