@@ -1,11 +1,11 @@
 import { FlushScheduler } from '../batching';
-import { heartbeatKey, type HeartbeatRow, type HeartbeatWrite } from './liveness.store';
+import type { HeartbeatRow, HeartbeatWrite } from './liveness.store';
 
 /**
- * The rows a flush wrote, by agent id: a row is written only for the token its agent
- * holds, so an agent has one row at most, and it answers only heartbeats with that token.
+ * What a flush wrote, in the order of the writes it was given: each write's row, or
+ * undefined where no agent matched its id and token.
  */
-export type FlushResult = Map<string, HeartbeatRow>;
+export type FlushResult = (HeartbeatRow | undefined)[];
 
 interface Pending {
   write: HeartbeatWrite;
@@ -55,24 +55,21 @@ export class HeartbeatBatcher {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.opts.batchSize);
-    // One entry per agent and token: its highest sequence (or, without sequences, its latest
-    // arrival) speaks for all of that agent's heartbeats with that token in this batch; the
-    // others are stale. Another token's heartbeats (forged, or revoked) are written, and
-    // answered, on their own. Keyed by agent id alone unless the batch holds two tokens for
-    // one agent: a composite key for every heartbeat cost a string and its hash each.
-    let keyOf = byAgent;
-    let latest = latestOf(batch, keyOf);
-    if (!latest) latest = latestOf(batch, (keyOf = byAgentAndToken))!;
+    // By agent, and within one agent in order of arrival (the sort is stable): the order in
+    // which the statement locks their rows, and one agent's heartbeats side by side.
+    batch.sort(byAgent);
+    const { writes, slots } = mergeByToken(batch);
     try {
-      const rows = await this.opts.write([...latest.values()]);
+      const rows = await this.opts.write(writes);
       for (let i = 0; i < batch.length; i++) {
         // A few hundred answers at once would keep the event loop from reading requests
         // and the next batch's result for milliseconds: answer a slice, then let it run.
         if (i > 0 && i % ANSWER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         const { write, resolve } = batch[i];
-        const found = rows.get(write.agentId);
+        const kept = writes[slots[i]];
+        const found = rows[slots[i]];
         const row = found?.tokenHash === write.tokenHash ? found : undefined;
-        resolve(row && isOlder(write, latest.get(keyOf(write))!) ? { ...row, stale: true } : row);
+        resolve(row && isOlder(write, kept) ? { ...row, stale: true } : row);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -88,19 +85,34 @@ export class HeartbeatBatcher {
 /** Heartbeats answered between two turns of the event loop (16 measured best of 16, 64 and all at once). */
 const ANSWER_SLICE = 16;
 
-const byAgent = (w: HeartbeatWrite) => w.agentId;
-const byAgentAndToken = (w: HeartbeatWrite) => heartbeatKey(w.agentId, w.tokenHash);
+const byAgent = (x: Pending, y: Pending) => (x.write.agentId < y.write.agentId ? -1 : x.write.agentId > y.write.agentId ? 1 : 0);
 
-/** Each key's latest write; undefined when keyed by agent and one agent has heartbeats with two tokens. */
-function latestOf(batch: Pending[], keyOf: (w: HeartbeatWrite) => string): Map<string, HeartbeatWrite> | undefined {
-  const latest = new Map<string, HeartbeatWrite>();
-  for (const { write } of batch) {
-    const key = keyOf(write);
-    const kept = latest.get(key);
-    if (kept && kept.tokenHash !== write.tokenHash) return undefined;
-    if (!kept || !isOlder(write, kept)) latest.set(key, write);
+/**
+ * One write per agent and token, from a batch sorted by agent: the latest (its highest
+ * sequence, or without sequences its last arrival) speaks for all of that agent's
+ * heartbeats with that token; the others are stale. Another token's heartbeats (forged,
+ * or revoked) are written, and answered, on their own. `slots[i]` is the place in
+ * `writes` of the write that answers `batch[i]`.
+ */
+function mergeByToken(batch: Pending[]): { writes: HeartbeatWrite[]; slots: number[] } {
+  const writes: HeartbeatWrite[] = [];
+  const slots = new Array<number>(batch.length);
+  // Where the current agent's writes start in `writes`.
+  let first = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const { write } = batch[i];
+    if (writes.length === 0 || writes[writes.length - 1].agentId !== write.agentId) {
+      first = writes.length;
+      slots[i] = writes.push(write) - 1;
+      continue;
+    }
+    let slot = first;
+    while (slot < writes.length && writes[slot].tokenHash !== write.tokenHash) slot++;
+    if (slot === writes.length) writes.push(write);
+    else if (!isOlder(write, writes[slot])) writes[slot] = write;
+    slots[i] = slot;
   }
-  return latest;
+  return { writes, slots };
 }
 
 const isOlder = (a: HeartbeatWrite, b: HeartbeatWrite) => a.sequence !== null && b.sequence !== null && a.sequence < b.sequence;

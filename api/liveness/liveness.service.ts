@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import type { EventLog } from '../events/events.log';
 import { HeartbeatBatcher, type FlushResult } from './heartbeat.batcher';
 import { parseHeartbeat } from './liveness.input';
-import { heartbeatKey, type HeartbeatWrite, type LivenessStore } from './liveness.store';
+import type { HeartbeatWrite, LivenessStore } from './liveness.store';
 import type { LivenessPolicy } from './policy';
 import { RateLimiter } from './rate-limit';
 import { withRetry } from './retry';
@@ -120,35 +120,32 @@ export class LivenessService {
    */
   private async flush(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { prepared, clock, store } = this.deps;
-    const steady = await withRetry(() => store.writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), { unchangedOnly: true }));
-    const written: FlushResult = new Map(steady.map((r) => [r.id, r]));
-    if (written.size === batch.length) return written;
+    const rows = await withRetry(() => store.writeHeartbeats((query) => prepared('heartbeat_batch_steady', query), batch, clock.now(), { unchangedOnly: true }));
+    if (!rows.includes(undefined)) return rows;
     // An agent written already has its one row: another token for it in this batch matched nothing.
-    const rest = batch.filter((w) => !written.has(w.agentId));
-    const rows = await Promise.all(rest.map((w) => this.transitions.enqueue(w)));
-    for (const r of rows) if (r) written.set(r.id, r);
-    return written;
+    const written = new Set(batch.filter((_, i) => rows[i]).map((w) => w.agentId));
+    const rest = batch.flatMap((w, i) => (rows[i] || written.has(w.agentId) ? [] : [i]));
+    const more = await Promise.all(rest.map((i) => this.transitions.enqueue(batch[i])));
+    rest.forEach((i, k) => (rows[i] = more[k]));
+    return rows;
   }
 
   /** Heartbeats that (may) change a status, in one transaction with their transitions' events. */
   private async writeTransitions(batch: HeartbeatWrite[]): Promise<FlushResult> {
     const { events, clock, policy, store } = this.deps;
-    const byKey = new Map(batch.map((w) => [heartbeatKey(w.agentId, w.tokenHash), w]));
-    const rows = await withRetry(() =>
+    return withRetry(() =>
       events.transaction(async (tx) => {
         await events.lockSubjects(tx, AGENT_KIND, batch.map((w) => w.agentId));
         const rows = await store.writeHeartbeats((query) => tx.execute(query), batch, clock.now());
-        const transitions = rows
-          .filter((r) => r.previousStatus !== r.status)
-          .map((r) => {
-            const w = byKey.get(heartbeatKey(r.id, r.tokenHash))!;
-            return { id: r.id, previousStatus: r.previousStatus, status: r.status, reason: policy.reasons.heartbeat(r.previousStatus, r.status, w.health, w.message) };
-          });
+        const transitions = rows.flatMap((r, i) =>
+          r && r.previousStatus !== r.status
+            ? [{ id: r.id, previousStatus: r.previousStatus, status: r.status, reason: policy.reasons.heartbeat(r.previousStatus, r.status, batch[i].health, batch[i].message) }]
+            : [],
+        );
         await recordTransitions(tx, events, transitions);
         return rows;
       }),
     );
-    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** Writes every accepted heartbeat before shutdown. */

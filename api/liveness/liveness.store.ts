@@ -35,13 +35,6 @@ const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _gr
 type ReturnedRow = [number, AgentStatus, AgentStatus, number, number, boolean];
 
 /**
- * Which heartbeats one written row answers: those of its agent *and* token. Heartbeats
- * of one agent are merged by this key, so a forged or revoked token in the same batch as
- * the agent's own neither takes its place nor shares its answer.
- */
-export const heartbeatKey = (agentId: string, tokenHash: string) => `${agentId}:${tokenHash}`;
-
-/**
  * The SQL of liveness, built once from the policy: the heartbeat batch, the sweep, the
  * outage mark and grace, and the heartbeat feed's read.
  */
@@ -67,14 +60,18 @@ export class LivenessStore {
    * re-reads a row changed by a concurrent commit, and re-checks the WHERE clause, before
    * applying them), and that version's status is kept in status_before_heartbeat: so the
    * statement returns each transition exactly without locking its rows in a step of its
-   * own. Input sorted by id makes concurrent batches take their row locks in one order.
+   * own. Input sorted by id makes concurrent batches take their row locks in one order
+   * (the batcher's batches come sorted; any other input is sorted here).
    *
    * With `unchangedOnly`, rows whose status the heartbeat would change are left alone,
    * so the statement has no transition to record and may commit on its own.
    */
-  async writeHeartbeats(execute: (query: SQL) => Promise<unknown>, batch: HeartbeatWrite[], now: Date, { unchangedOnly = false } = {}): Promise<HeartbeatRow[]> {
+  async writeHeartbeats(execute: (query: SQL) => Promise<unknown>, batch: HeartbeatWrite[], now: Date, { unchangedOnly = false } = {}): Promise<(HeartbeatRow | undefined)[]> {
     const { stale, health, status, keep } = this;
-    const sorted = batch.slice().sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
+    // Each input's place in `batch`, in id order.
+    const order = batch.map((_, i) => i);
+    if (!batch.every((w, i) => i === 0 || batch[i - 1].agentId <= w.agentId)) order.sort((x, y) => (batch[x].agentId < batch[y].agentId ? -1 : batch[x].agentId > batch[y].agentId ? 1 : 0));
+    const sorted = order.map((i) => batch[i]);
     // Ids (from a token's checked hex), hashes (hex) and health words need no quoting, so
     // those arrays go as literals joined here; the driver quotes the messages.
     const literal = (pick: (w: HeartbeatWrite) => string) => `{${sorted.map(pick).join(',')}}`;
@@ -114,7 +111,8 @@ export class LivenessStore {
     // result row (and its per-column parsing) per agent. offline_at is computed here as the
     // statement computes it, rather than parsed back from text.
     const text = rowsOf<{ rows: string | null }>(result)[0]?.rows;
-    if (!text) return [];
+    const rows = new Array<HeartbeatRow | undefined>(batch.length).fill(undefined);
+    if (!text) return rows;
     // Agents mostly share an interval, so mostly one deadline: one Date for all who share it.
     const deadlines = new Map<number, Date>();
     const deadline = (interval: number) => {
@@ -122,16 +120,20 @@ export class LivenessStore {
       if (!at) deadlines.set(interval, (at = this.policy.deadline(now, interval)));
       return at;
     };
-    return (JSON.parse(text) as ReturnedRow[]).map(([n, previousStatus, status, interval, revision, stale]) => ({
-      id: sorted[n - 1].agentId,
-      tokenHash: sorted[n - 1].tokenHash,
-      previousStatus,
-      status,
-      heartbeatIntervalSeconds: interval,
-      configurationRevision: revision,
-      offlineAt: deadline(interval),
-      stale,
-    }));
+    for (const [n, previousStatus, status, interval, revision, stale] of JSON.parse(text) as ReturnedRow[]) {
+      const { agentId, tokenHash } = sorted[n - 1];
+      rows[order[n - 1]] = {
+        id: agentId,
+        tokenHash,
+        previousStatus,
+        status,
+        heartbeatIntervalSeconds: interval,
+        configurationRevision: revision,
+        offlineAt: deadline(interval),
+        stale,
+      };
+    }
+    return rows;
   }
 
   /**

@@ -22,7 +22,7 @@ function batcher(writes: HeartbeatWrite[][]) {
     maxInFlight: 1,
     write: async (batch): Promise<FlushResult> => {
       writes.push(batch);
-      return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+      return batch.map(rowOf);
     },
   });
 }
@@ -63,7 +63,7 @@ describe('heartbeat batcher', () => {
       maxInFlight: 1,
       write: async (batch): Promise<FlushResult> => {
         if (fail) throw new Error('database went away');
-        return new Map(batch.map((w) => [w.agentId, rowOf(w)]));
+        return batch.map(rowOf);
       },
     });
     const failed = await Promise.allSettled([b.enqueue(write(1)), b.enqueue(write(2))]);
@@ -81,7 +81,7 @@ describe('heartbeat batcher', () => {
       // Only the agent's own token ('x') matches its row, as in the real statement.
       write: async (batch): Promise<FlushResult> => {
         writes.push(batch);
-        return new Map(batch.filter((w) => w.tokenHash === 'x').map((w) => [w.agentId, rowOf(w)]));
+        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
       },
     });
     const own = { ...write(1), sequence: 5 };
@@ -100,13 +100,45 @@ describe('heartbeat batcher', () => {
     expect(older).toMatchObject({ id: 'agent-1', stale: true });
   });
 
+  it('writes a shuffled batch as one write per agent and token, in id order, and answers each heartbeat from its own', async () => {
+    const writes: HeartbeatWrite[][] = [];
+    const b = new HeartbeatBatcher({
+      flushMs: 0,
+      batchSize: 10_000,
+      maxInFlight: 1,
+      write: async (batch): Promise<FlushResult> => {
+        writes.push(batch);
+        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
+      },
+    });
+    // Fifty agents, each with sequences 1 to 3, every fifth with a forged heartbeat too; shuffled.
+    const heartbeats: HeartbeatWrite[] = [];
+    for (let n = 0; n < 50; n++) {
+      for (const sequence of [1, 2, 3]) heartbeats.push({ ...write(n), sequence });
+      if (n % 5 === 0) heartbeats.push({ ...write(n), tokenHash: 'forged', sequence: 9 });
+    }
+    const shuffled = heartbeats.map((_, i) => heartbeats[(i * 7919) % heartbeats.length]);
+    expect(new Set(shuffled).size).toBe(heartbeats.length);
+    const answers = await Promise.all(shuffled.map((h) => b.enqueue(h)));
+
+    expect(writes).toHaveLength(1);
+    const ids = writes[0].map((w) => w.agentId);
+    expect(ids).toEqual([...ids].sort());
+    const expected = Array.from({ length: 50 }, (_, n) => [`agent-${n}:x:3`, ...(n % 5 === 0 ? [`agent-${n}:forged:9`] : [])]).flat();
+    expect(writes[0].map((w) => `${w.agentId}:${w.tokenHash}:${w.sequence}`).sort()).toEqual(expected.sort());
+    shuffled.forEach((h, i) => {
+      if (h.tokenHash === 'forged') expect(answers[i], `${h.agentId} forged`).toBeUndefined();
+      else expect(answers[i], `${h.agentId} ${h.sequence}`).toMatchObject({ id: h.agentId, tokenHash: 'x', stale: h.sequence! < 3 });
+    });
+  });
+
   it('answers a heartbeat only from a row written for its own token', async () => {
     // A write that (wrongly) returns the agent's row whatever token asked: the batcher still hands it to no other token.
     const b = new HeartbeatBatcher({
       flushMs: 0,
       batchSize: 10_000,
       maxInFlight: 1,
-      write: async (batch): Promise<FlushResult> => new Map(batch.map((w) => [w.agentId, rowOf({ ...w, tokenHash: 'x' })])),
+      write: async (batch): Promise<FlushResult> => batch.map((w) => rowOf({ ...w, tokenHash: 'x' })),
     });
     const [forged, own] = await Promise.all([b.enqueue({ ...write(1), tokenHash: 'forged' }), b.enqueue(write(2))]);
     expect(forged).toBeUndefined();
