@@ -20,7 +20,7 @@ export class Authenticator {
 
   /** Undefined when no token was given; throws UNAUTHENTICATED for a token that is not ours. */
   authenticate(authorization: unknown): Principal | undefined {
-    const known = typeof authorization === 'string' ? this.agents.get(authorization) : undefined;
+    const known = this.agents.get(authorization);
     if (known) return known;
     const token = bearer(authorization);
     if (token === undefined) {
@@ -33,7 +33,12 @@ export class Authenticator {
     // the request is served (AgentTokenVerifier, or the heartbeat's own write). API keys
     // never have this form (the configuration and key creation refuse one that does).
     const agentId = agentIdOfToken(token);
-    if (agentId) return this.agents.add(authorization as string, { role: 'agent', agentId, tokenHash: hashToken(token) });
+    if (agentId) {
+      const principal: AgentPrincipal = { role: 'agent', agentId, tokenHash: hashToken(token) };
+      // Remembered only as agents send it, "Bearer <token>": a value padded with whitespace
+      // (a megabyte of it fits a WebSocket's connection_init) is worked out every time instead.
+      return authorization === `Bearer ${token}` ? this.agents.add(authorization, principal) : principal;
+    }
     // Looked up by the sha256 of a 256-bit secret: the time a lookup takes tells nothing about any secret.
     const key = this.keys.find(hashToken(token));
     if (!key) throw new AppError('UNAUTHENTICATED', 'the token is not valid');
@@ -49,6 +54,8 @@ export class Authenticator {
   }
 }
 
+const MAX_REMEMBERED_LENGTH = 128;
+
 /**
  * Agent principals by the Authorization value that named them: an agent sends the same
  * one with every heartbeat, and parsing, hashing and formatting it again cost each
@@ -63,7 +70,9 @@ export class AgentPrincipals {
 
   constructor(private readonly perGeneration = 50_000) {}
 
-  get(authorization: string): AgentPrincipal | undefined {
+  get(authorization: unknown): AgentPrincipal | undefined {
+    // Only "Bearer <token>" is remembered, and an agent token is 85 characters.
+    if (typeof authorization !== 'string' || authorization.length > MAX_REMEMBERED_LENGTH) return undefined;
     const found = this.newer.get(authorization);
     if (found || this.older.size === 0) return found;
     const old = this.older.get(authorization);
@@ -72,6 +81,7 @@ export class AgentPrincipals {
   }
 
   add(authorization: string, principal: AgentPrincipal): AgentPrincipal {
+    if (authorization.length > MAX_REMEMBERED_LENGTH) return principal;
     if (this.newer.size >= this.perGeneration) {
       this.older = this.newer;
       this.newer = new Map();

@@ -1,5 +1,5 @@
 import { FlushScheduler } from '../batching';
-import type { HeartbeatRow, HeartbeatWrite } from './liveness.store';
+import { compareAgentIds, type HeartbeatRow, type HeartbeatWrite } from './liveness.store';
 
 /**
  * What a flush wrote, in the order of the writes it was given: each write's row, or
@@ -85,7 +85,10 @@ export class HeartbeatBatcher {
 /** Heartbeats answered between two turns of the event loop (16 measured best of 16, 64 and all at once). */
 const ANSWER_SLICE = 16;
 
-const byAgent = (x: Pending, y: Pending) => (x.write.agentId < y.write.agentId ? -1 : x.write.agentId > y.write.agentId ? 1 : 0);
+const byAgent = (x: Pending, y: Pending) => compareAgentIds(x.write, y.write);
+
+/** Tokens of one agent in a batch looked through one by one; past them, a map. */
+const TOKENS_SEARCHED = 8;
 
 /**
  * One write per agent and token, from a batch sorted by agent: the latest (its highest
@@ -97,19 +100,26 @@ const byAgent = (x: Pending, y: Pending) => (x.write.agentId < y.write.agentId ?
 function mergeByToken(batch: Pending[]): { writes: HeartbeatWrite[]; slots: number[] } {
   const writes: HeartbeatWrite[] = [];
   const slots = new Array<number>(batch.length);
-  // Where the current agent's writes start in `writes`.
+  // Where the current agent's writes start in `writes`; past a few tokens for one agent
+  // (forged ones cost nothing to send), its slots by token.
   let first = 0;
+  let byToken: Map<string, number> | undefined;
   for (let i = 0; i < batch.length; i++) {
     const { write } = batch[i];
     if (writes.length === 0 || writes[writes.length - 1].agentId !== write.agentId) {
       first = writes.length;
+      byToken = undefined;
       slots[i] = writes.push(write) - 1;
       continue;
     }
     let slot = first;
-    while (slot < writes.length && writes[slot].tokenHash !== write.tokenHash) slot++;
-    if (slot === writes.length) writes.push(write);
-    else if (!isOlder(write, writes[slot])) writes[slot] = write;
+    if (byToken) slot = byToken.get(write.tokenHash) ?? writes.length;
+    else while (slot < writes.length && writes[slot].tokenHash !== write.tokenHash) slot++;
+    if (slot === writes.length) {
+      writes.push(write);
+      if (byToken) byToken.set(write.tokenHash, slot);
+      else if (slot - first >= TOKENS_SEARCHED) byToken = new Map(writes.slice(first).map((w, k) => [w.tokenHash, first + k]));
+    } else if (!isOlder(write, writes[slot])) writes[slot] = write;
     slots[i] = slot;
   }
   return { writes, slots };

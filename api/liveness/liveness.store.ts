@@ -31,6 +31,9 @@ export type WatchedAgent = Omit<AgentRow, 'tokenHash' | 'statusBeforeHeartbeat' 
 
 const { tokenHash: _secret, statusBeforeHeartbeat: _bookkeeping, graceUntil: _grace, nameKey: _key, ...WATCHED_COLUMNS } = getTableColumns(agents);
 
+/** Heartbeat writes in the order their agents' rows are locked. */
+export const compareAgentIds = (x: HeartbeatWrite, y: HeartbeatWrite) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0);
+
 /** A written row as the statement returns it: its input's place in the batch (from 1), then its values. */
 type ReturnedRow = [number, AgentStatus, AgentStatus, number, number, boolean];
 
@@ -65,12 +68,16 @@ export class LivenessStore {
    *
    * With `unchangedOnly`, rows whose status the heartbeat would change are left alone,
    * so the statement has no transition to record and may commit on its own.
+   *
+   * Returns a row for each write, in the order given, or undefined where no agent matched
+   * its id and token. One agent and token may be given once (the batcher merges them): a
+   * row is updated once, so a second write of the pair would get no row.
    */
   async writeHeartbeats(execute: (query: SQL) => Promise<unknown>, batch: HeartbeatWrite[], now: Date, { unchangedOnly = false } = {}): Promise<(HeartbeatRow | undefined)[]> {
     const { stale, health, status, keep } = this;
     // Each input's place in `batch`, in id order.
     const order = batch.map((_, i) => i);
-    if (!batch.every((w, i) => i === 0 || batch[i - 1].agentId <= w.agentId)) order.sort((x, y) => (batch[x].agentId < batch[y].agentId ? -1 : batch[x].agentId > batch[y].agentId ? 1 : 0));
+    if (!batch.every((w, i) => i === 0 || compareAgentIds(batch[i - 1], w) <= 0)) order.sort((x, y) => compareAgentIds(batch[x], batch[y]));
     const sorted = order.map((i) => batch[i]);
     // Ids (from a token's checked hex), hashes (hex) and health words need no quoting, so
     // those arrays go as literals joined here; the driver quotes the messages.

@@ -132,6 +132,29 @@ describe('heartbeat batcher', () => {
     });
   });
 
+  it('keeps an agent’s own heartbeat apart from fifty forged tokens for it in the same batch', async () => {
+    const writes: HeartbeatWrite[][] = [];
+    const b = new HeartbeatBatcher({
+      flushMs: 0,
+      batchSize: 10_000,
+      maxInFlight: 1,
+      write: async (batch): Promise<FlushResult> => {
+        writes.push(batch);
+        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
+      },
+    });
+    const forged = Array.from({ length: 50 }, (_, n) => ({ ...write(1), tokenHash: `forged-${n}`, sequence: 100 }));
+    // Each forged token twice, the agent's own between them with sequences 5 and 4.
+    const sent = [...forged, { ...write(1), sequence: 5 }, ...forged, { ...write(1), sequence: 4 }];
+    const answers = await Promise.all(sent.map((w) => b.enqueue(w)));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toHaveLength(51);
+    expect(writes[0].filter((w) => w.tokenHash === 'x')).toEqual([{ ...write(1), sequence: 5 }]);
+    expect(answers.filter((a) => a !== undefined)).toHaveLength(2);
+    expect(answers[50]).toMatchObject({ id: 'agent-1', stale: false });
+    expect(answers[101]).toMatchObject({ id: 'agent-1', stale: true });
+  });
+
   it('answers a heartbeat only from a row written for its own token', async () => {
     // A write that (wrongly) returns the agent's row whatever token asked: the batcher still hands it to no other token.
     const b = new HeartbeatBatcher({
