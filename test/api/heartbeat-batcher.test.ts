@@ -14,18 +14,24 @@ const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({
   stale: false,
 });
 
-/** A batcher whose one flush writes everything queued (no timer in the way), recording each batch. */
-function batcher(writes: HeartbeatWrite[][]) {
+/**
+ * A batcher whose one flush writes everything queued (no timer in the way), recording each
+ * batch; `rowFor` says what the write matched for each heartbeat (by default, everything).
+ */
+function batcher(writes: HeartbeatWrite[][], rowFor: (w: HeartbeatWrite) => HeartbeatRow | undefined = rowOf) {
   return new HeartbeatBatcher({
     flushMs: 0,
     batchSize: 10_000,
     maxInFlight: 1,
     write: async (batch): Promise<FlushResult> => {
       writes.push(batch);
-      return batch.map(rowOf);
+      return batch.map(rowFor);
     },
   });
 }
+
+/** Only the agent's own token ('x') matches its row, as in the real statement. */
+const ownTokenBatcher = (writes: HeartbeatWrite[][]) => batcher(writes, (w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
 
 describe('heartbeat batcher', () => {
   it('answers every heartbeat of a large batch with its own row, in a few turns of the event loop rather than one', async () => {
@@ -74,16 +80,7 @@ describe('heartbeat batcher', () => {
 
   it('merges one agent’s heartbeats per token: another token’s higher sequence neither replaces the agent’s own nor shares its answer', async () => {
     const writes: HeartbeatWrite[][] = [];
-    const b = new HeartbeatBatcher({
-      flushMs: 0,
-      batchSize: 10_000,
-      maxInFlight: 1,
-      // Only the agent's own token ('x') matches its row, as in the real statement.
-      write: async (batch): Promise<FlushResult> => {
-        writes.push(batch);
-        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
-      },
-    });
+    const b = ownTokenBatcher(writes);
     const own = { ...write(1), sequence: 5 };
     const [forged, older, answer] = await Promise.all([
       b.enqueue({ ...own, tokenHash: 'forged', sequence: 2_000_000_000 }),
@@ -102,15 +99,7 @@ describe('heartbeat batcher', () => {
 
   it('writes a shuffled batch as one write per agent and token, in id order, and answers each heartbeat from its own', async () => {
     const writes: HeartbeatWrite[][] = [];
-    const b = new HeartbeatBatcher({
-      flushMs: 0,
-      batchSize: 10_000,
-      maxInFlight: 1,
-      write: async (batch): Promise<FlushResult> => {
-        writes.push(batch);
-        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
-      },
-    });
+    const b = ownTokenBatcher(writes);
     // Fifty agents, each with sequences 1 to 3, every fifth with a forged heartbeat too; shuffled.
     const heartbeats: HeartbeatWrite[] = [];
     for (let n = 0; n < 50; n++) {
@@ -134,15 +123,7 @@ describe('heartbeat batcher', () => {
 
   it('keeps an agent’s own heartbeat apart from fifty forged tokens for it in the same batch', async () => {
     const writes: HeartbeatWrite[][] = [];
-    const b = new HeartbeatBatcher({
-      flushMs: 0,
-      batchSize: 10_000,
-      maxInFlight: 1,
-      write: async (batch): Promise<FlushResult> => {
-        writes.push(batch);
-        return batch.map((w) => (w.tokenHash === 'x' ? rowOf(w) : undefined));
-      },
-    });
+    const b = ownTokenBatcher(writes);
     const forged = Array.from({ length: 50 }, (_, n) => ({ ...write(1), tokenHash: `forged-${n}`, sequence: 100 }));
     // Each forged token twice, the agent's own between them with sequences 5 and 4.
     const sent = [...forged, { ...write(1), sequence: 5 }, ...forged, { ...write(1), sequence: 4 }];
