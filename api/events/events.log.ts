@@ -97,9 +97,12 @@ export class EventLog {
   /**
    * Appends events about `subjects` with a statement of the subject's domain (`write`,
    * given the time to stamp them with), for events best built in the database, from
-   * the rows they are about. The same rules as `append` hold.
+   * the rows they are about. The same rules as `append` hold. With no subjects there is
+   * nothing to append events about: `write` runs, and the transaction wakes no reader
+   * (the sweeper's every turn would, several times a second, with most finding nobody due).
    */
   async appendWith<T>(tx: Db, subjects: { kind: string; subjectId: string }[], write: (at: Date) => Promise<T>): Promise<T> {
+    if (subjects.length === 0) return write(this.clock.now());
     const held = this.held.get(tx);
     const loose = subjects.find((d) => !held?.has(`${d.kind}:${d.subjectId}`));
     if (loose) throw new Error(`event about ${loose.kind} ${loose.subjectId} appended without locking it first (EventLog.lockSubjects)`);
