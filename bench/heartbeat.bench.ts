@@ -13,7 +13,9 @@
  *
  * The throughput phases run in rounds, each round every phase once in turn, and each
  * phase reports its median round: a machine that slows down for a while then weighs on
- * a round of every phase, not on whichever phase it happened to meet.
+ * a round of every phase, not on whichever phase it happened to meet. The batched
+ * ceiling runs twice a round, before and after REST: REST is compared with both, and the
+ * ceiling's second run against its first shows how far the machine alone moves a ratio.
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
  * a scratch database is created there and dropped at the end. Results: bench/results/latest.json.
@@ -82,6 +84,7 @@ const PHASES: Phase[] = [
   { key: 'batched', label: 'bare node:http, batched UPDATE', mode: 'rest', file: 'bench/baselines/batched.ts', real: false },
   { key: 'naive', label: 'node:http, UPDATE per request', mode: 'rest', file: 'bench/baselines/naive.ts', real: false },
   { key: 'rest', label: 'Agent Monitor REST', mode: 'rest', file: 'api/main.ts', real: true },
+  { key: 'batched', label: 'bare batched UPDATE, again', mode: 'rest', file: 'bench/baselines/batched.ts', real: false },
   { key: 'yoga', label: 'trivial yoga mutation', mode: 'graphql', file: 'bench/baselines/yoga.ts', real: false },
   { key: 'graphql', label: 'Agent Monitor GraphQL', mode: 'graphql', file: 'api/main.ts', real: true },
   { key: 'registerBare', label: 'bare registration + event', mode: 'register', file: 'bench/baselines/register.ts', real: false },
@@ -147,6 +150,8 @@ async function main() {
     );
 
   const rounds: Partial<Record<PhaseKey, PhaseResult[]>> = {};
+  /** Each phase's runs by round (the ceiling has two a round). */
+  const runs: Partial<Record<PhaseKey, PhaseResult[][]>> = {};
   let sequenceBase = 0;
   const phases = PHASES.filter((p) => !f.only || f.only.includes(p.key));
   for (let round = 1; round <= f.rounds; round++) {
@@ -158,6 +163,7 @@ async function main() {
       try {
         const r = await load(phase, server, agentsFile, f, sequenceBase, db.url);
         (rounds[phase.key] ??= []).push(r);
+        ((runs[phase.key] ??= [])[round - 1] ??= []).push(r);
         log(
           `  ${phase.label.padEnd(32)} ${fixed(r.rate).padStart(6)} req/s  ${fixed(r.serverCpuUsPerRequest).padStart(4)} µs server CPU/req  p50 ${fixed(r.latencyMs.p50, 1)} ms  p99 ${fixed(r.latencyMs.p99, 1)} ms  ` +
             `${r.commitsPerRequest ? `${fixed(1 / r.commitsPerRequest, 1)} req/commit  ` : ''}errors ${r.errors}  CPU (cores): server ${fixed(r.cpu.server, 2)} pg ${fixed(r.cpu.postgres, 2)} loadgen ${fixed(r.cpu.loadgen, 2)} other ${fixed(r.cpu.other, 2)}` +
@@ -170,10 +176,14 @@ async function main() {
       if (phase.mode === 'register') await forgetRegistered(db.url);
     }
   }
-  // Each phase by its median round (the lower middle one of an even count).
+  // Each phase by its median run; of an even count (the ceiling's), the lower middle one
+  // with the mean rate and CPU of the two middle ones.
   const results: Partial<Record<PhaseKey, PhaseResult>> = {};
   for (const [key, list] of Object.entries(rounds) as [PhaseKey, PhaseResult[]][]) {
-    results[key] = list.slice().sort((a, b) => a.rate - b.rate)[Math.floor((list.length - 1) / 2)];
+    const sorted = list.slice().sort((a, b) => a.rate - b.rate);
+    const lower = sorted[Math.floor((list.length - 1) / 2)];
+    const upper = sorted[Math.floor(list.length / 2)];
+    results[key] = { ...lower, label: list[0].label, rate: (lower.rate + upper.rate) / 2, serverCpuUsPerRequest: (lower.serverCpuUsPerRequest + upper.serverCpuUsPerRequest) / 2 };
   }
 
   let fanout: FanoutResult | undefined;
@@ -222,8 +232,15 @@ async function main() {
 
   const report = summarizeRun(results, fanout, f.rounds, mass, alerts);
   // The target ratios of each round on its own: the spread the medians come from.
-  const perRound = (a: PhaseKey, b: PhaseKey) => rounds[a]?.map((r, i) => (rounds[b]?.[i] ? r.rate / rounds[b]![i].rate : NaN)) ?? [];
-  const roundRatios = { restVsBatchedCeiling: perRound('rest', 'batched'), graphqlVsTrivialYoga: perRound('graphql', 'yoga'), registerVsBare: perRound('register', 'registerBare') };
+  const meanRate = (list?: PhaseResult[]) => (list?.length ? list.reduce((sum, r) => sum + r.rate, 0) / list.length : NaN);
+  const perRound = (a: PhaseKey, b: PhaseKey) => runs[a]?.map((list, i) => meanRate(list) / meanRate(runs[b]?.[i])) ?? [];
+  const roundRatios = {
+    restVsBatchedCeiling: perRound('rest', 'batched'),
+    graphqlVsTrivialYoga: perRound('graphql', 'yoga'),
+    registerVsBare: perRound('register', 'registerBare'),
+    // The same server measured twice: the spread a ratio gets from the machine alone.
+    batchedCeilingVsItself: runs.batched?.map((list) => (list.length === 2 ? list[1].rate / list[0].rate : NaN)) ?? [],
+  };
   log('');
   for (const line of report.lines) log(line);
   if (f.rounds > 1) {
@@ -232,6 +249,9 @@ async function main() {
       `Each round on its own: REST / ceiling ${list(roundRatios.restVsBatchedCeiling)}; GraphQL / yoga ${list(roundRatios.graphqlVsTrivialYoga)}; ` +
         `registration / bare ${list(roundRatios.registerVsBare)}`,
     );
+  }
+  if (roundRatios.batchedCeilingVsItself.length) {
+    log(`The ceiling's second run against its first, each round (the machine's own spread): ${roundRatios.batchedCeilingVsItself.map((x) => `${fixed(x, 2)}×`).join(' ')}`);
   }
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, 'latest.json');
