@@ -11,10 +11,10 @@
  *     [--only bare,batched,naive,rest,yoga,graphql,registerBare,register,fanout,mass,alerts] [--profile]
  *     [--server-root <another checkout, for A/B>]
  *
- * The throughput phases run in rounds, each round every phase once in turn, and each
- * phase reports its median round: a machine that slows down for a while then weighs on
- * a round of every phase, not on whichever phase it happened to meet. The batched
- * ceiling runs twice a round, before and after REST: REST is compared with both, and the
+ * The throughput phases run in rounds, each round every phase once in turn (the batched
+ * ceiling twice), and each phase reports its median run: a machine that slows down for a
+ * while then weighs on a round of every phase, not on whichever phase it happened to
+ * meet. The ceiling runs before and after REST: REST is compared with both, and the
  * ceiling's second run against its first shows how far the machine alone moves a ratio.
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
@@ -176,8 +176,9 @@ async function main() {
       if (phase.mode === 'register') await forgetRegistered(db.url);
     }
   }
-  // Each phase by its median run; of an even count (the ceiling's), the lower middle one
-  // with the mean rate and CPU of the two middle ones.
+  // Each phase by its median run; of an even count (the ceiling's, or any phase's with an
+  // even --rounds), the lower middle run with the mean rate and server CPU per request of
+  // the two middle ones (its other figures are that run's own).
   const results: Partial<Record<PhaseKey, PhaseResult>> = {};
   for (const [key, list] of Object.entries(rounds) as [PhaseKey, PhaseResult[]][]) {
     const sorted = list.slice().sort((a, b) => a.rate - b.rate);
@@ -263,7 +264,8 @@ async function main() {
         machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version, postgres: pgVersion },
         config: { ...f, only: f.only ?? 'all' },
         throughput: results,
-        rounds,
+        // Each phase's runs by round (the ceiling's two a round in order: before REST, after).
+        rounds: runs,
         fanout,
         mass,
         alerts,
