@@ -213,10 +213,20 @@ export class RollupStore {
    * Creates the daily partitions that samples may land in (from the oldest day raw
    * retention accepts to two days ahead) and drops those past their retention. Runs under
    * an advisory lock: two replicas creating the same partition at once would fail.
+   *
+   * The expired days' roll-up and compaction marks go first: a recompute or compaction
+   * that has claimed one holds it to the end of its transaction, and may still read that
+   * day's partition. Deleting them first waits for such a job before anything is dropped;
+   * dropping first would hold the partition the job waits for while waiting on its marks,
+   * and PostgreSQL would abort one of the two.
    */
   async maintain(now: Date, retention: Retention): Promise<{ created: string[]; dropped: string[] }> {
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(${MAINTENANCE_LOCK})`);
+      const first = floorTo(now.getTime() - retention.rawRetentionDays * DAY, DAY);
+      await tx.execute(sql`delete from metric_rollup_marks where bucket < ${new Date(first)}`);
+      await tx.execute(sql`delete from metric_compaction_marks where hour < ${new Date(first)}`);
+      await tx.execute(sql`delete from metric_rollup_1h where bucket < ${new Date(now.getTime() - retention.hourRetentionDays * DAY)}`);
       const existing = new Set(
         rowsOf<{ relname: string }>(
           await tx.execute(sql`select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
@@ -226,7 +236,6 @@ export class RollupStore {
       const created: string[] = [];
       const dropped: string[] = [];
       const today = floorTo(now.getTime(), DAY);
-      const first = floorTo(now.getTime() - retention.rawRetentionDays * DAY, DAY);
       for (let day = first; day <= today + 2 * DAY; day += DAY) {
         for (const parent of PARENTS) {
           const name = partitionName(parent, day);
@@ -246,9 +255,6 @@ export class RollupStore {
           dropped.push(name);
         }
       }
-      await tx.execute(sql`delete from metric_rollup_1h where bucket < ${new Date(now.getTime() - retention.hourRetentionDays * DAY)}`);
-      await tx.execute(sql`delete from metric_rollup_marks where bucket < ${new Date(first)}`);
-      await tx.execute(sql`delete from metric_compaction_marks where hour < ${new Date(first)}`);
       return { created, dropped };
     });
   }

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rowsOf } from '../../api/db';
-import { RollupStore } from '../../api/metrics/rollup.store';
+import { partitionName, RollupStore } from '../../api/metrics/rollup.store';
 import { registerAgent } from '../helpers/liveness';
 import { iso, MINUTE, pushRest } from '../helpers/metrics';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -57,3 +57,37 @@ it('a recompute of late minutes waits for a roll-up in progress, then rolls up o
     await other.end();
   }
 });
+
+it('partition maintenance waits for a job holding an expired day’s marks before it drops that day', async () => {
+  const db = server.app.database.db;
+  const store = new RollupStore(db);
+  const DAY = 24 * 60 * MINUTE;
+  const retention = { rawRetentionDays: 7, minuteRetentionDays: 30, hourRetentionDays: 400 };
+  // A day ten days back, with its partitions (made by maintenance as it ran back then).
+  const day = Math.floor((Date.now() - 10 * DAY) / DAY) * DAY;
+  await store.maintain(new Date(day), retention);
+  const samples = partitionName('metric_samples', day);
+  await db.execute(sql`insert into metric_rollup_marks (level, bucket, series_id) values (1, ${new Date(day + MINUTE)}, null)`);
+
+  // A recompute on another replica has claimed that day's mark and still reads the day.
+  const job = new pg.Client({ connectionString: server.databaseUrl });
+  await job.connect();
+  try {
+    await job.query('begin');
+    await job.query('select ctid from metric_rollup_marks where bucket = $1 for update', [new Date(day + MINUTE)]);
+    let maintained = false;
+    const maintenance = store.maintain(new Date(), retention).finally(() => (maintained = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(maintained).toBe(false);
+    // Dropped already, the partition would wait on maintenance as maintenance waits on the
+    // mark, and PostgreSQL would abort one of them after deadlock_timeout.
+    expect((await job.query(`select count(*)::int as n from ${samples}`)).rows[0].n).toBe(0);
+    await job.query('commit');
+    const { dropped } = await maintenance;
+    expect(dropped).toContain(samples);
+    expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from metric_rollup_marks where bucket < ${new Date(day + DAY)}`))[0].n).toBe(0);
+  } finally {
+    await job.end();
+  }
+});
+
