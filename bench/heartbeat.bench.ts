@@ -149,7 +149,6 @@ async function main() {
       p.real ? f.serverRoot : ROOT,
     );
 
-  const rounds: Partial<Record<PhaseKey, PhaseResult[]>> = {};
   /** Each phase's runs by round (the ceiling has two a round). */
   const runs: Partial<Record<PhaseKey, PhaseResult[][]>> = {};
   let sequenceBase = 0;
@@ -162,7 +161,6 @@ async function main() {
       cleanups.push(() => server.stop());
       try {
         const r = await load(phase, server, agentsFile, f, sequenceBase, db.url);
-        (rounds[phase.key] ??= []).push(r);
         ((runs[phase.key] ??= [])[round - 1] ??= []).push(r);
         log(
           `  ${phase.label.padEnd(32)} ${fixed(r.rate).padStart(6)} req/s  ${fixed(r.serverCpuUsPerRequest).padStart(4)} µs server CPU/req  p50 ${fixed(r.latencyMs.p50, 1)} ms  p99 ${fixed(r.latencyMs.p99, 1)} ms  ` +
@@ -180,7 +178,8 @@ async function main() {
   // even --rounds), the lower middle run with the mean rate and server CPU per request of
   // the two middle ones (its other figures are that run's own).
   const results: Partial<Record<PhaseKey, PhaseResult>> = {};
-  for (const [key, list] of Object.entries(rounds) as [PhaseKey, PhaseResult[]][]) {
+  for (const [key, byRound] of Object.entries(runs) as [PhaseKey, PhaseResult[][]][]) {
+    const list = byRound.flat();
     const sorted = list.slice().sort((a, b) => a.rate - b.rate);
     const lower = sorted[Math.floor((list.length - 1) / 2)];
     const upper = sorted[Math.floor(list.length / 2)];
