@@ -82,8 +82,14 @@ export class HeartbeatBatcher {
   }
 }
 
-/** Heartbeats answered between two turns of the event loop (16 measured best of 16, 64 and all at once). */
-const ANSWER_SLICE = 16;
+/**
+ * Heartbeats answered between two turns of the event loop. Against 16, in interleaved
+ * runs at 500 concurrent, 64 took 6–7 % less server CPU per heartbeat, answered 3–8 % more
+ * of them a second and halved the p99 (each turn between slices also reads requests and
+ * other batches' results, so a batch's last answers waited several turns); 256 and all at
+ * once did no better than 64 and hold the event loop four times as long.
+ */
+const ANSWER_SLICE = 64;
 
 const byAgent = (x: Pending, y: Pending) => compareAgentIds(x.write, y.write);
 
