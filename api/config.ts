@@ -49,7 +49,7 @@ export interface Config {
   wsMaxUnauthenticatedPerAddress: number;
   /** WebSockets this replica holds at once. */
   wsMaxSockets: number;
-  /** GraphQL limits: tokens in a document, depth, aliases, directives, and cost (see api/graphql/limits.ts). */
+  /** GraphQL limits: tokens in a document, depth, aliases, directives, and cost (see api/graphql/limits.ts and cost.ts). */
   graphqlMaxTokens: number;
   graphqlMaxDepth: number;
   graphqlMaxAliases: number;
