@@ -19,8 +19,9 @@
  *
  * PostgreSQL: $BENCH_DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/postgres);
  * a scratch database is created there and dropped at the end. Results: bench/results/latest.json.
- * With --profile, each server's main thread is CPU-profiled: read them with bench/profile.ts;
- * bench/alloc.ts counts bytes allocated per request, the steadiest figure on a shared machine.
+ * With --profile, each server's main thread is CPU-profiled, one file per run
+ * (<phase>[-again][.round<n>].cpuprofile): read them with bench/profile.ts; bench/alloc.ts
+ * counts bytes allocated per request, the steadiest figure on a shared machine.
  */
 // The alerts phase runs the server in this process: in production mode, as deployed.
 import '../api/production';
@@ -153,6 +154,9 @@ async function main() {
   const runs: Partial<Record<PhaseKey, PhaseResult[][]>> = {};
   let sequenceBase = 0;
   const phases = PHASES.filter((p) => !f.only || f.only.includes(p.key));
+  /** One profile per run: the phase's key, "-again" for the ceiling's second run, and the round when there are several. */
+  const profileName = (phase: Phase, round: number) =>
+    `${phase.key}${phases.indexOf(phase) > phases.findIndex((p) => p.key === phase.key) ? '-again' : ''}${f.rounds > 1 ? `.round${round}` : ''}`;
   for (let round = 1; round <= f.rounds; round++) {
     if (f.rounds > 1) log(`  round ${round} of ${f.rounds}`);
     for (const phase of phases) {
@@ -169,7 +173,7 @@ async function main() {
         );
       } finally {
         await server.stop();
-        if (f.profile) keepMainThreadProfile(profileDir, phase.key);
+        if (f.profile) keepMainThreadProfile(profileDir, phase.key, profileName(phase, round));
       }
       if (phase.mode === 'register') await forgetRegistered(db.url);
     }
@@ -279,13 +283,17 @@ async function main() {
   log(`\nResults written to ${path.relative(process.cwd(), file)}${f.profile ? `; CPU profiles in ${path.relative(process.cwd(), profileDir)}` : ''}`);
 }
 
-/** Node names profiles CPU.<date>.<pid>.<thread>.<n>; thread 0 is the server's main thread. */
-function keepMainThreadProfile(dir: string, key: string) {
+/**
+ * Node names profiles CPU.<date>.<pid>.<thread>.<n>; thread 0 is the server's main thread.
+ * It is kept as <name>.cpuprofile, and the phase's directory emptied for its next run.
+ */
+function keepMainThreadProfile(dir: string, key: string, name = key) {
   const sub = path.join(dir, key);
   const main = fs.readdirSync(sub).find((n) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(n));
-  if (main) fs.renameSync(path.join(sub, main), path.join(dir, `${key}.cpuprofile`));
+  const kept = path.join(dir, `${name}.cpuprofile`);
+  if (main) fs.renameSync(path.join(sub, main), kept);
   fs.rmSync(sub, { recursive: true, force: true });
-  console.log(`      profile: ${path.relative(process.cwd(), path.join(dir, `${key}.cpuprofile`))} (npx tsx bench/profile.ts <file>)`);
+  console.log(`      profile: ${path.relative(process.cwd(), kept)} (npx tsx bench/profile.ts <file>)`);
 }
 
 /** Transactions committed in the scratch database so far (pg_stat_database; flushed by backends within ~1 s). */

@@ -2,7 +2,7 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, e.g. `npm run bench -- --profile`):
  * where the time went, by package/file and by function, self and inclusive.
  *
- *   npx tsx bench/profile.ts bench/results/profiles/rest.cpuprofile [--top 25] [--match regex] [--skip s]
+ *   npx tsx bench/profile.ts bench/results/profiles/rest.round1.cpuprofile [--top 25] [--match regex] [--skip s]
  *
  * --match shows the inclusive time of functions whose name or file matches; --skip leaves
  * out the first s seconds (start-up and warm-up), so only the measured load is counted;
