@@ -5,10 +5,11 @@
  * Latency: heartbeats alternating degraded/healthy on a few agents each commit one
  * status transition; the clock starts when the heartbeat's response (sent after the
  * commit) arrives here and stops when a subscriber process receives the event. Both
- * read the same machine clock (performance.timeOrigin + now()).
+ * read the same machine clock (machineClockMs).
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { machineClockMs as now } from './clock';
 import { cpuWindow, forkWorker, nextMessage, rssKiB, type CpuWindow, type ServerProcess } from './proc';
 import type { BenchAgent } from './fixtures';
 import { summarize, type Summary } from './stats';
@@ -48,7 +49,6 @@ export interface FanoutResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const now = () => performance.timeOrigin + performance.now();
 const DEGRADED = 1;
 const ONLINE = 0;
 

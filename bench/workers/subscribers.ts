@@ -2,15 +2,15 @@
  * Many graphql-ws subscribers in one process (forked by the benchmark), each on its own
  * WebSocket, speaking the graphql-transport-ws protocol directly: the client library's
  * own overhead would otherwise be part of the measured delivery time. Every delivery is
- * stamped on arrival with the machine clock (performance.timeOrigin + now()), the same
- * clock the trigger reads in the parent process.
+ * stamped on arrival with the machine clock (machineClockMs), the same clock the trigger
+ * reads in the parent process.
  *
  * IPC commands: open, counts, reset, report, close (each answered with a message).
  */
 import WebSocket from 'ws';
+import { machineClockMs as now } from '../lib/clock';
 
 const QUERY = 'subscription BenchFanout { agentStatusChanged { cursor agent { id } previousStatus status at } }';
-const now = () => performance.timeOrigin + performance.now();
 
 interface Subscriber {
   ws: WebSocket;
