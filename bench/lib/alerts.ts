@@ -96,11 +96,11 @@ export async function measureAlerts(opts: { baseUrl: string; agents: number; log
       const {
         rows: [p],
       } = await db.query(`select (select count(*)::int from agents where status = 'offline') as offline, (select count(*)::int from alerts) as alerts`);
-      if (!allOfflineMs && p.offline >= count + 1) allOfflineMs = performance.now() - started;
-      if (!allFiringMs && p.alerts >= count + 1) allFiringMs = performance.now() - started;
+      if (!allOfflineMs && p.offline >= count + 1) allOfflineMs = Math.round(performance.now() - started);
+      if (!allFiringMs && p.alerts >= count + 1) allFiringMs = Math.round(performance.now() - started);
     }, 100);
     await until(() => received.reduce((n, r) => n + r.alerts.length, 0) >= count, 60_000);
-    const allReceivedMs = performance.now() - started;
+    const allReceivedMs = Math.round(performance.now() - started);
     clearInterval(progress);
     const {
       rows: [c],
@@ -111,7 +111,7 @@ export async function measureAlerts(opts: { baseUrl: string; agents: number; log
     result.mass = { alerts: c.alerts - 1, alertedAgents: c.agents - 1, firingEvents: c.fired - 1, notified: notified.size, requests: received.length, allOfflineMs, allFiringMs, allReceivedMs };
     log(
       `  alerts, ${count} agents offline at once: ${result.mass.alerts} alerts for ${result.mass.alertedAgents} agents (${result.mass.firingEvents} firing events), ` +
-        `${notified.size} notified in ${received.length} requests; all offline after ${allOfflineMs.toFixed(0)} ms, all firing after ${allFiringMs.toFixed(0)} ms (sampled every 100 ms), all received after ${allReceivedMs.toFixed(0)} ms`,
+        `${notified.size} notified in ${received.length} requests; all offline after ${allOfflineMs} ms, all firing after ${allFiringMs} ms (sampled every 100 ms), all received after ${allReceivedMs} ms`,
     );
     await server.close();
     await app.close();
