@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { invalidAgentToken } from '../auth/agent-tokens';
 import { authorizeAgent } from '../auth/authenticator';
 import type { AgentPrincipal, Principal } from '../auth/tokens';
@@ -34,6 +35,13 @@ const TOKEN_CHECK_MS = 1000;
 const FOREIGN_KEY_VIOLATION = '23503';
 /** Problems named in a strict refusal. */
 const MAX_FIELDS = 20;
+/**
+ * Points checked per turn of the event loop. A request carries up to 20 000, each checked
+ * in about a microsecond (more when refused: its problem is written out and sorted by
+ * kind); all in one go held every other request for 30-60 ms here, past 200 ms on a
+ * loaded machine.
+ */
+const CHECK_SLICE = 2000;
 
 /** Refuses a token that may not push for `agentId` (undefined: the token's own agent); the doors call it before reading a body. */
 export function authorizePush(principal: Principal | undefined, agentId: string | undefined): asserts principal is AgentPrincipal {
@@ -70,19 +78,22 @@ export class MetricIngestor {
     const known = this.series.of(principal.agentId);
     let last: { name: string; canonical: string; id: number | undefined } | undefined;
     let unknown = 0;
-    points.forEach((point, i) => {
+    let named = 0;
+    for (let i = 0; i < points.length; i++) {
+      if (i > 0 && i % CHECK_SLICE === 0) await nextTurn();
+      const point = points[i];
       const problem = pointProblem(point, rules, (l) => labels.problem(l));
       if (problem) {
         problems.add(problem);
-        if (Object.keys(fields).length < MAX_FIELDS) fields[`metrics.${i}`] = problem;
-        return;
+        if (named++ < MAX_FIELDS) fields[`metrics.${i}`] = problem;
+        continue;
       }
       const canonical = labels.canonical(point.labels);
       if (last?.name !== point.name || last.canonical !== canonical) last = { name: point.name, canonical, id: known?.get(canonical)?.get(point.name) };
       kept.push(point);
       ids.push(last.id);
       if (last.id === undefined) unknown++;
-    });
+    }
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
     if (unknown > 0) {
       const refused = await this.resolve(principal.agentId, kept, ids, labels, mode);

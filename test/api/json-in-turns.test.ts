@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonInTurns } from '../../api/http/http';
+import { countingTurns } from '../helpers/turns';
 
 describe('jsonInTurns', () => {
   const item = (i: number) => ({ id: i, name: `agent-${i}`, at: new Date(Date.UTC(2026, 11, 2, 0, 0, i)), note: i % 3 ? undefined : 'ünïcode "quoted" \u2028', tags: ['a', 'b'] });
@@ -24,15 +25,7 @@ describe('jsonInTurns', () => {
   });
 
   it('writes a long list over several turns of the event loop', async () => {
-    let turns = 0;
-    let counting = true;
-    const count = () => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
-    await jsonInTurns({ agents: Array.from({ length: 1000 }, (_, i) => item(i)) });
-    counting = false;
+    const { turns } = await countingTurns(() => jsonInTurns({ agents: Array.from({ length: 1000 }, (_, i) => item(i)) }));
     expect(turns).toBeGreaterThanOrEqual(9);
   });
 });
