@@ -1,4 +1,3 @@
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
 /** Answers smaller than this go as they are: compressing them saves less than it costs. */
@@ -27,21 +26,30 @@ export function acceptedEncodings(accept: string | undefined): Encoding[] {
   return (['br', 'gzip'] as const).filter((e) => rank(e) > 0).sort((a, b) => rank(b) - rank(a));
 }
 
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
-
 /**
- * Compresses an answer made on the fly: brotli at quality 4 and gzip at level 6, which
- * take about as long as each other and a few milliseconds for a few hundred KiB (the
- * highest brotli levels are for files compressed once, at build time).
+ * Compresses an answer made on the fly, part by part: brotli at quality 4 and gzip at
+ * level 6, which take about as long as each other and a few milliseconds for a few
+ * hundred KiB (the highest brotli levels are for files compressed once, at build time).
  */
-export function compress(body: Buffer, encoding: Encoding): Promise<Buffer> {
-  return encoding === 'br' ? brotli(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length } }) : gzip(body, { level: 6 });
+export function compress(parts: Buffer[], encoding: Encoding, size: number): Promise<Buffer[]> {
+  const stream = encoding === 'br' ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size } }) : zlib.createGzip({ level: 6 });
+  const out: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => out.push(chunk));
+    stream.once('end', () => resolve(out));
+    stream.once('error', reject);
+    for (const part of parts) stream.write(part);
+    stream.end();
+  });
 }
 
-/** The body and headers to send for a JSON answer: compressed when it is large enough and the client takes it. */
-export async function encodeAnswer(body: Buffer, accept: string | undefined): Promise<{ body: Buffer; headers: Record<string, string> }> {
-  const encoding = body.length >= MIN_COMPRESS_BYTES ? pickEncoding(accept) : undefined;
-  if (!encoding) return { body, headers: { vary: 'accept-encoding' } };
-  return { body: await compress(body, encoding), headers: { 'content-encoding': encoding, vary: 'accept-encoding' } };
+/** The parts, their length and the headers to send for a JSON answer: compressed when it is large enough and the client takes it. */
+export async function encodeAnswer(parts: Buffer[], accept: string | undefined): Promise<{ parts: Buffer[]; length: number; headers: Record<string, string> }> {
+  const size = byteLength(parts);
+  const encoding = size >= MIN_COMPRESS_BYTES ? pickEncoding(accept) : undefined;
+  if (!encoding) return { parts, length: size, headers: { vary: 'accept-encoding' } };
+  const compressed = await compress(parts, encoding, size);
+  return { parts: compressed, length: byteLength(compressed), headers: { 'content-encoding': encoding, vary: 'accept-encoding' } };
 }
+
+const byteLength = (parts: Buffer[]) => parts.reduce((n, part) => n + part.length, 0);

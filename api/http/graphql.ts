@@ -208,11 +208,14 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
           if (!/json/.test(response.headers.get('content-type') ?? '') || serverContext.principal?.role === 'agent') return;
           const declared = Number(response.headers.get('content-length'));
           if (declared > 0 && declared < MIN_COMPRESS_BYTES) return;
-          const encoded = await encodeAnswer(Buffer.from(await response.arrayBuffer()), request.headers.get('accept-encoding') ?? undefined);
+          const raw = await response.arrayBuffer();
+          const encoded = await encodeAnswer([Buffer.from(raw)], request.headers.get('accept-encoding') ?? undefined);
           const headers = new Headers(response.headers);
           for (const [name, value] of Object.entries(encoded.headers)) headers.set(name, value);
-          headers.set('content-length', String(encoded.body.length));
-          setResponse(new Response(new Uint8Array(encoded.body), { status: response.status, statusText: response.statusText, headers }));
+          headers.set('content-length', String(encoded.length));
+          // Uncompressed, the answer as it came; compressed, its parts joined (a fraction of its size).
+          const body = 'content-encoding' in encoded.headers ? new Uint8Array(Buffer.concat(encoded.parts, encoded.length)) : raw;
+          setResponse(new Response(body, { status: response.status, statusText: response.statusText, headers }));
         },
       },
     ],

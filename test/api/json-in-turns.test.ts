@@ -21,7 +21,7 @@ describe('jsonInTurns', () => {
     42,
   ];
   it.each(values.map((v, i) => [i, v]))('writes value %i exactly as JSON.stringify does', async (_i, value) => {
-    expect((await jsonInTurns(value)).toString()).toBe(JSON.stringify(value));
+    expect(Buffer.concat(await jsonInTurns(value)).toString()).toBe(JSON.stringify(value));
   });
 
   it('writes a long list over several turns of the event loop', async () => {
