@@ -67,7 +67,7 @@ export const metricRoutes: Route[] = [
         authorizePush(principal, undefined);
         if (mediaType(req) !== 'application/x-protobuf') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/x-protobuf');
         const body = await readEncodedBody(req, config, ['snappy'], false);
-        const decoded = decodeOrFail(() => decodeRemoteWrite(body, config.maxDecodedBytes));
+        const decoded = await decodeOrFail(() => decodeRemoteWrite(body, config.maxDecodedBytes));
         const result = merged(await services.metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);
         if (result.rejected === 0) {
           res.writeHead(204).end();
@@ -82,9 +82,9 @@ export const metricRoutes: Route[] = [
   },
 ];
 
-function decodeOrFail<T>(decode: () => T): T {
+async function decodeOrFail<T>(decode: () => T | Promise<T>): Promise<T> {
   try {
-    return decode();
+    return await decode();
   } catch (err) {
     if (err instanceof TooLargeError) throw new AppError('PAYLOAD_TOO_LARGE', err.message);
     if (err instanceof DecodeError) throw new AppError('BAD_REQUEST', err.message);
@@ -126,7 +126,7 @@ export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResp
     await verifyAgentToken(principal);
     const body = await readEncodedBody(req, metrics.config, ['identity', 'gzip'], json);
     const now = metrics.now();
-    const decoded = decodeOrFail(() => (json ? decodeOtlpJson(body, now) : decodeOtlpProtobuf(body, now)));
+    const decoded = await decodeOrFail(() => (json ? decodeOtlpJson(body, now) : decodeOtlpProtobuf(body, now)));
     const result = merged(await metrics.ingest(principal, undefined, decoded.points, 'partial'), decoded);
     const partial = result.rejected > 0 ? { partialSuccess: { rejectedDataPoints: result.rejected, errorMessage: result.problems.join('; ') } } : {};
     answer(200, partial, OtlpResponse);

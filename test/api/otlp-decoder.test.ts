@@ -2,17 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { decodeOtlpJson, decodeOtlpProtobuf } from '../../api/metrics/otlp.decoder';
 import { DecodeError } from '../../api/metrics/protobuf.wire';
 import { encodeOtlp } from '../helpers/protocols';
+import { countingTurns } from '../helpers/turns';
 
 const NOW = 1_800_000_000_000;
 const request = (metrics: unknown[]) => ({ resourceMetrics: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'x' } }] }, scopeMetrics: [{ scope: { name: 's' }, metrics }] }] });
 /** Both encodings of one request, decoded. */
-const both = (metrics: unknown[]) => {
+const both = async (metrics: unknown[]) => {
   const json = request(metrics);
-  return [decodeOtlpProtobuf(encodeOtlp(json), NOW), decodeOtlpJson(Buffer.from(JSON.stringify(json)), NOW)];
+  return [decodeOtlpProtobuf(encodeOtlp(json), NOW), await decodeOtlpJson(Buffer.from(JSON.stringify(json)), NOW)];
 };
 
 describe('OTLP decoder', () => {
-  it('reads every kind of metric the same from protobuf and from JSON', () => {
+  it('reads every kind of metric the same from protobuf and from JSON', async () => {
     const attributes = [{ key: 'host', value: { stringValue: 'a' } }];
     const metrics = [
       { name: 'g', unit: '%', gauge: { dataPoints: [{ timeUnixNano: '1764000000123999999', asDouble: 1.5, attributes }, { asInt: '-7', attributes }] } },
@@ -27,7 +28,7 @@ describe('OTLP decoder', () => {
       { name: 'empty' },
     ];
     const at = 1_764_000_000_000;
-    for (const decoded of both(metrics)) {
+    for (const decoded of await both(metrics)) {
       expect(decoded.points).toEqual([
         // Nanoseconds are cut to the millisecond below, not rounded; a point without a time is now.
         { name: 'g', labels: { host: 'a' }, value: 1.5, at: at + 123, kind: 'gauge', unit: '%' },
@@ -53,7 +54,7 @@ describe('OTLP decoder', () => {
     }
   });
 
-  it('turns attributes of every value type into labels, with keys made label-safe', () => {
+  it('turns attributes of every value type into labels, with keys made label-safe', async () => {
     const attributes = [
       { key: 'str', value: { stringValue: 'v' } },
       { key: 'flag', value: { boolValue: true } },
@@ -65,7 +66,7 @@ describe('OTLP decoder', () => {
       { key: 'http.status-code', value: { stringValue: 's' } },
       { key: '9lives', value: {} },
     ];
-    for (const decoded of both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes }] } }])) {
+    for (const decoded of await both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes }] } }])) {
       expect(decoded.points[0].labels).toEqual({
         str: 'v',
         flag: 'true',
@@ -80,7 +81,7 @@ describe('OTLP decoder', () => {
     }
   });
 
-  it('keeps every value of keys that become one label name, joined with ";" in the order of the keys, as Prometheus does', () => {
+  it('keeps every value of keys that become one label name, joined with ";" in the order of the keys, as Prometheus does', async () => {
     const attributes = [
       { key: 'a_b', value: { stringValue: 'plain' } },
       { key: 'a/b', value: { stringValue: 'slash' } },
@@ -89,16 +90,16 @@ describe('OTLP decoder', () => {
       { key: '1st', value: { stringValue: 'one' } },
       { key: '_1st', value: { stringValue: 'underscore' } },
     ];
-    for (const decoded of both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes }] } }])) {
+    for (const decoded of await both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes }] } }])) {
       // "a-b" < "a/b" < "a_b" by their text; "1st" < "_1st".
       expect(decoded.points[0].labels).toEqual({ a_b: 'dash;slash;plain', x_y: 'alone', _1st: 'one;underscore' });
     }
   });
 
-  it('gives the points of one series one labels object, and a series with other attributes its own', () => {
+  it('gives the points of one series one labels object, and a series with other attributes its own', async () => {
     const a = [{ key: 'cpu', value: { stringValue: '0' } }];
     const b = [{ key: 'cpu', value: { stringValue: '1' } }];
-    const [decoded] = both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes: a }, { asDouble: 2, attributes: a }, { asDouble: 3, attributes: b }, { asDouble: 4, attributes: b }] } }]);
+    const [decoded] = await both([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1, attributes: a }, { asDouble: 2, attributes: a }, { asDouble: 3, attributes: b }, { asDouble: 4, attributes: b }] } }]);
     const labels = decoded.points.map((p) => p.labels);
     expect(labels).toEqual([{ cpu: '0' }, { cpu: '0' }, { cpu: '1' }, { cpu: '1' }]);
     expect(labels[1]).toBe(labels[0]);
@@ -135,5 +136,17 @@ describe('OTLP decoder', () => {
     };
     expect(() => decodeOtlpProtobuf(nested(5000), NOW)).toThrow(/nested deeper than 16 levels/);
     expect(decodeOtlpProtobuf(nested(16), NOW).points[0]).toMatchObject({ name: 'm', labels: { deep: expect.stringMatching(/^\["\[.*x.*\]"\]$/) } });
+  });
+
+  it('reads a JSON body near its limits a step per turn of the event loop, to the same points as its protobuf twin', async () => {
+    // 7 600 points with five attributes each: 2.4 MiB, under the 100 000 objects and arrays a JSON body may hold.
+    const attributes = (m: number) => ['host', 'region', 'zone', 'rack', 'pod'].map((key) => ({ key, value: { stringValue: `${key}-${m % 7}` } }));
+    const json = request(Array.from({ length: 38 }, (_, m) => ({ name: `metric_${m}`, gauge: { dataPoints: Array.from({ length: 200 }, (_, i) => ({ asDouble: i, timeUnixNano: String((NOW - i) * 1_000_000), attributes: attributes(m) })) } })));
+    const { result, turns } = await countingTurns(() => decodeOtlpJson(Buffer.from(JSON.stringify(json)), NOW));
+
+    expect(result.points).toHaveLength(7600);
+    expect(result).toEqual(decodeOtlpProtobuf(encodeOtlp(json), NOW));
+    // Parse, check, convert, encode and read, each in a turn of its own: all in one would be none.
+    expect(turns).toBeGreaterThanOrEqual(4);
   });
 });
