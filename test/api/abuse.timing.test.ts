@@ -133,7 +133,7 @@ describe('heavy live connections', () => {
     const s = rawWs(server.url, { authorization: `Bearer ${TOKENS.viewer}` });
     await waitFor(() => s.acked());
     await heavy(1, async () => {
-      // Sent in slices, so that this process (which also asks /health) is not the one stalled.
+      // Sent 200 a turn: the server reads them as they come, not as one burst of a megabyte.
       for (let i = 0; i < 10_000; i++) {
         s.socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: 'subscription { agentEvents { cursor } }' } }));
         if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
@@ -208,8 +208,6 @@ describe('heavy live connections', () => {
  * the doors' limits of work, before they are parsed or while they are read.
  */
 describe('metric bodies that inflate into millions of values', () => {
-  // Built in buffers, outside the JS heap: a 15 MiB string would make this process's own
-  // collections show up as slow /health answers.
   const brackets = (n: number) => Buffer.alloc(2 * n, '[').fill(']', n);
   const emptyMessages = (bytes: number) => Buffer.alloc(bytes).fill(Buffer.from([0x0a, 0x00]));
   function emptyObjects(count: number): Buffer {
@@ -254,7 +252,6 @@ describe('metric bodies that inflate into millions of values', () => {
   });
 
   it('remote write and OTLP protobuf: a million empty messages: 413', async () => {
-    // Compressed before the probes start: this process's own work would count as a slow /health.
     const raw = emptyMessages(2 * MiB);
     const snappied = Buffer.from(snappy.compress(new Uint8Array(raw)));
     const gzipped = zlib.gzipSync(raw);

@@ -1,56 +1,42 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
-/**
- * The prober: asks GET /health again and again, each on a fresh connection and one after
- * another, until told to stop; then posts the slowest answer (ms) and how many it asked.
- * It runs on a thread of its own, so what the test's own thread does meanwhile (parsing
- * a 15 MiB answer, building a body, collecting garbage) cannot show as a slow answer.
- */
-const PROBER = `
-const http = require('node:http');
-const { parentPort, workerData } = require('node:worker_threads');
-let stopping = false;
-parentPort.once('message', () => (stopping = true));
-const once = () => new Promise((resolve, reject) => {
-  const started = performance.now();
-  http.get(workerData + '/health', { agent: false }, (res) => {
-    res.resume();
-    res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error('/health answered ' + res.statusCode))));
-  }).on('error', reject);
-});
-(async () => {
-  let slowestMs = 0;
-  let probes = 0;
-  try {
-    while (!stopping || probes === 0) {
-      slowestMs = Math.max(slowestMs, await once());
-      probes++;
-    }
-    parentPort.postMessage({ slowestMs, probes });
-  } catch (err) {
-    parentPort.postMessage({ error: String(err) });
-  }
-})();
-`;
+type Report = { ready: true } | { slowestMs: number; probes: number } | { error: string };
 
 /**
- * Runs `work` while asking /health again and again from another thread, and returns
- * the slowest answer (ms) and how many were asked: a stalled event loop in the server
- * shows as one slow answer.
+ * Runs `work` while asking /health again and again (`health-prober.cjs`), and returns the
+ * slowest answer (ms) and how many were asked: a stalled event loop in the server shows
+ * as one slow answer. The prober has a thread of its own and starts before `work`: when
+ * the server is another process, nothing the test's thread does meanwhile (parsing a
+ * 15 MiB answer, building a body, collecting garbage) can pass for a slow answer.
  */
 export async function healthDuring<T>(baseUrl: string, work: () => Promise<T>): Promise<{ result: T; slowestMs: number; probes: number }> {
-  const prober = new Worker(PROBER, { eval: true, workerData: baseUrl });
-  const report = once(prober, 'message') as Promise<[{ slowestMs: number; probes: number } | { error: string }]>;
-  let result: T;
+  const prober = new Worker(new URL('./health-prober.cjs', import.meta.url), { workerData: { url: baseUrl, timeoutMs: 10_000 } });
+  const reports: Report[] = [];
+  let wake = () => {};
+  const failed = (error: string) => {
+    reports.push({ error });
+    wake();
+  };
+  prober.on('message', (report: Report) => {
+    reports.push(report);
+    wake();
+  });
+  prober.on('error', (err) => failed(String(err)));
+  prober.on('exit', (code) => failed(`the prober exited with ${code}`));
+  /** The next report (or the first failure), in the order they came. */
+  const next = async (): Promise<Report> => {
+    while (reports.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const report = reports.shift()!;
+    if ('error' in report) throw new Error(`the /health prober failed: ${report.error}`);
+    return report;
+  };
   try {
-    result = await work();
-  } finally {
+    await next();
+    const result = await work();
     prober.postMessage('stop');
-    await report.catch(() => undefined);
+    const { slowestMs, probes } = (await next()) as { slowestMs: number; probes: number };
+    return { result, slowestMs, probes };
+  } finally {
     await prober.terminate();
   }
-  const [answer] = await report;
-  if ('error' in answer) throw new Error(`the /health prober failed: ${answer.error}`);
-  return { result, ...answer };
 }
