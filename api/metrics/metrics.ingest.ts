@@ -61,9 +61,7 @@ export class MetricIngestor {
 
   async prepare(principal: Principal | undefined, agentId: string | undefined, points: IncomingPoint[], mode: IngestMode): Promise<PreparedIngest> {
     authorizePush(principal, agentId);
-    if (this.deps.writer.queued >= this.deps.config.maxQueuedSamples) {
-      throw new AppError('RATE_LIMITED', 'the server is writing too many samples; retry in 1 s', undefined, 1);
-    }
+    this.refuseWhileBehind();
     await this.checkToken(principal);
     const now = this.deps.now();
     const rules = { now, rawRetentionDays: this.deps.config.rawRetentionDays };
@@ -95,6 +93,8 @@ export class MetricIngestor {
       if (last.id === undefined) unknown++;
     }
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
+    // Again: other pushes may have queued their samples while this one was checked.
+    if (points.length > CHECK_SLICE) this.refuseWhileBehind();
     if (unknown > 0) {
       const refused = await this.resolve(principal.agentId, kept, ids, labels, mode);
       if (refused.length > 0) {
@@ -178,6 +178,13 @@ export class MetricIngestor {
     const { write, ...result } = await this.prepare(principal, agentId, points, mode);
     await write();
     return result;
+  }
+
+  /** Sheds load while the writer holds more samples than it may queue. */
+  private refuseWhileBehind(): void {
+    if (this.deps.writer.queued >= this.deps.config.maxQueuedSamples) {
+      throw new AppError('RATE_LIMITED', 'the server is writing too many samples; retry in 1 s', undefined, 1);
+    }
   }
 
   /** The token names its agent; this checks it is the one that agent holds now (re-registration revokes). */

@@ -11,7 +11,7 @@ import { countingTurns } from '../helpers/turns';
 const principal = { role: 'agent', agentId: 'agent-1', tokenHash: 'h' } as AgentPrincipal;
 
 /** An ingestor over a store that knows one agent and gives every new series the next id, and a writer that keeps what it is given. */
-function ingestor() {
+function ingestor(queued: () => number = () => 0) {
   const written: number[] = [];
   let nextId = 1;
   const store = {
@@ -21,9 +21,9 @@ function ingestor() {
       refused: [],
     }),
   } as unknown as IngestStore;
-  const writer = { queued: 0, write: async (batch: { values: number[] }) => void written.push(...batch.values) } as unknown as SampleWriter;
+  const writer = { get queued() { return queued(); }, write: async (batch: { values: number[] }) => void written.push(...batch.values) } as unknown as SampleWriter;
   const config = loadConfig({ ADMIN_TOKEN: 'a'.repeat(32), VIEWER_TOKEN: 'v'.repeat(32), ENROLLMENT_TOKEN: 'e'.repeat(32) }).metrics;
-  return { ingest: new MetricIngestor({ store, writer, config, now: () => Date.now() }), written };
+  return { ingest: new MetricIngestor({ store, writer, config, now: () => Date.now() }), written, config };
 }
 
 describe('metric ingest', () => {
@@ -62,6 +62,22 @@ describe('metric ingest', () => {
     expect(refusal).toBeInstanceOf(AppError);
     expect(refusal.code).toBe('BAD_USER_INPUT');
     expect(Object.keys(refusal.fields!)).toEqual(refusedAt.slice(0, 20).map((i) => `metrics.${i}`));
+    expect(written).toEqual([]);
+  });
+
+  it('sheds a push checked over several turns when the writer filled up meanwhile', async () => {
+    // Room when the push arrives; full by the time its points have been checked (other pushes queued theirs).
+    let reads = 0;
+    const { ingest, written, config } = ingestor(() => (reads++ === 0 ? 0 : config.maxQueuedSamples));
+    const points: IncomingPoint[] = Array.from({ length: 5000 }, (_, i) => ({ name: 'm', labels: {}, value: i, at: at - i }));
+    const refusal = await ingest.ingest(principal, undefined, points, 'partial').then(
+      () => expect.unreachable('a push was queued past the writer\'s limit'),
+      (err: AppError) => err,
+    );
+
+    expect(refusal).toBeInstanceOf(AppError);
+    expect(refusal.code).toBe('RATE_LIMITED');
+    expect(reads).toBe(2);
     expect(written).toEqual([]);
   });
 });
