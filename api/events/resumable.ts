@@ -1,4 +1,5 @@
 import { AppError, badInput } from '../errors';
+import { Gate } from '../gate';
 import { Channel } from './channel';
 import type { EventLog } from './events.log';
 import type { EventRecord } from './events.types';
@@ -11,24 +12,6 @@ const MAX_BACKLOG = 10_000;
 /** Replay pages read from one log at once: a hundred replays must not take every connection of the pool. */
 const CONCURRENT_PAGE_READS = 2;
 
-/** Runs at most `limit` tasks at once, the others waiting in turn. */
-class Gate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}
 const pageReads = new WeakMap<EventLog, Gate>();
 const pageGate = (log: EventLog) => {
   let gate = pageReads.get(log);

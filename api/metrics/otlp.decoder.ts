@@ -3,6 +3,7 @@ import { LABEL_PATTERN, labelSet, MAX_POINTS_PER_REQUEST, tooManyPoints, type In
 import type { MetricKind } from './metrics.table';
 import { checkJson } from './otlp.json-check';
 import { OtlpRequest } from './proto';
+import { Gate } from '../gate';
 import { jsonBodyRefusal } from '../http/http';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
@@ -21,16 +22,27 @@ const NO_RECORDED_VALUE = 1;
 const MAX_VALUE_DEPTH = 16;
 
 /**
+ * Two OTLP/JSON bodies are decoded at once at most, the others waiting their turn. Each
+ * step of a decode waits for a turn of the event loop, so bodies decoded side by side
+ * would each hold their text, parsed tree and message at the same time (tens of MiB
+ * each near the limits).
+ */
+const jsonDecodes = new Gate(2);
+
+/**
  * OTLP/JSON: read by protobufjs (which knows the JSON mapping: lowerCamelCase names,
  * 64-bit integers as strings, enums by name) and written back to the wire format, so one
  * reader below gives both encodings the same meaning.
  */
-export async function decodeOtlpJson(body: Buffer, now: number): Promise<Decoded> {
+export const decodeOtlpJson = (body: Buffer, now: number): Promise<Decoded> => jsonDecodes.run(() => decodeJsonInTurns(body, now));
+
+async function decodeJsonInTurns(body: Buffer, now: number): Promise<Decoded> {
   const refused = jsonBodyRefusal(body);
   if (refused) throw refused;
   // A body near the limits (100 000 objects and arrays, 2-3 MiB, or 8 MiB of one string)
   // takes 5-30 ms at each step below, and 50-100 ms for all of them: one step per turn
-  // of the event loop, the first apart from the gunzip's last (which joins its output).
+  // of the event loop. The first waits too: the gunzip's last turn joined its output
+  // into this body, and the checks above ran in that same turn.
   await nextTurn();
   const text = body.toString('utf8');
   await nextTurn();

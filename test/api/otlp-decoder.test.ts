@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeOtlpJson, decodeOtlpProtobuf } from '../../api/metrics/otlp.decoder';
 import { DecodeError } from '../../api/metrics/protobuf.wire';
 import { encodeOtlp } from '../helpers/protocols';
-import { countingTurns } from '../helpers/turns';
+import { countingTurns, turnCounter } from '../helpers/turns';
 
 const NOW = 1_800_000_000_000;
 const request = (metrics: unknown[]) => ({ resourceMetrics: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'x' } }] }, scopeMetrics: [{ scope: { name: 's' }, metrics }] }] });
@@ -148,5 +148,16 @@ describe('OTLP decoder', () => {
     expect(result).toEqual(decodeOtlpProtobuf(encodeOtlp(json), NOW));
     // Parse, check, convert, encode and read, each in a turn of its own: all in one would be none.
     expect(turns).toBeGreaterThanOrEqual(4);
+  });
+
+  it('decodes two JSON bodies at once at most: a third starts once one of them is done', async () => {
+    const body = Buffer.from(JSON.stringify(request([{ name: 'm', gauge: { dataPoints: [{ asDouble: 1 }] } }])));
+    const counter = turnCounter();
+    const doneAt = await Promise.all([1, 2, 3].map(() => decodeOtlpJson(body, NOW).then(() => counter.turns)));
+    counter.stop();
+
+    // Side by side, the first two finish in the same turn; the third took its steps after them.
+    expect(doneAt[1]).toBe(doneAt[0]);
+    expect(doneAt[2]).toBeGreaterThanOrEqual(doneAt[0] + 5);
   });
 });
