@@ -43,13 +43,19 @@ export function compress(parts: Buffer[], encoding: Encoding, size: number): Pro
   });
 }
 
-/** The parts, their length and the headers to send for a JSON answer: compressed when it is large enough and the client takes it. */
-export async function encodeAnswer(parts: Buffer[], accept: string | undefined): Promise<{ parts: Buffer[]; length: number; headers: Record<string, string> }> {
+/**
+ * The parts, their length and the headers to send for a JSON answer: compressed when it
+ * is large enough and the client takes it (`encoding` says so), as they are otherwise.
+ */
+export async function encodeAnswer(
+  parts: Buffer[],
+  accept: string | undefined,
+): Promise<{ parts: Buffer[]; length: number; encoding?: Encoding; headers: Record<string, string> }> {
   const size = byteLength(parts);
   const encoding = size >= MIN_COMPRESS_BYTES ? pickEncoding(accept) : undefined;
   if (!encoding) return { parts, length: size, headers: { vary: 'accept-encoding' } };
   const compressed = await compress(parts, encoding, size);
-  return { parts: compressed, length: byteLength(compressed), headers: { 'content-encoding': encoding, vary: 'accept-encoding' } };
+  return { parts: compressed, length: byteLength(compressed), encoding, headers: { 'content-encoding': encoding, vary: 'accept-encoding' } };
 }
 
 const byteLength = (parts: Buffer[]) => parts.reduce((n, part) => n + part.length, 0);

@@ -214,7 +214,7 @@ export function createGraphQLDoor(app: App, authenticate: (authorization: unknow
           for (const [name, value] of Object.entries(encoded.headers)) headers.set(name, value);
           headers.set('content-length', String(encoded.length));
           // Uncompressed, the answer as it came; compressed, its parts joined (a fraction of its size).
-          const body = 'content-encoding' in encoded.headers ? new Uint8Array(Buffer.concat(encoded.parts, encoded.length)) : raw;
+          const body = encoded.encoding ? new Uint8Array(Buffer.concat(encoded.parts, encoded.length)) : raw;
           setResponse(new Response(body, { status: response.status, statusText: response.statusText, headers }));
         },
       },

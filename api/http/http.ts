@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { AppError } from '../errors';
@@ -232,7 +233,7 @@ export async function jsonInTurns(value: unknown): Promise<Buffer[]> {
   const list = async (items: unknown[]) => {
     if (items.length === 0) parts.push(Buffer.from('[]'));
     for (let i = 0; i < items.length; i += JSON_SLICE) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i > 0) await nextTurn();
       // The slice's own brackets: its `[` opens the list or becomes the comma after the
       // slice before; its `]` closes the list only after the last slice.
       const text = Buffer.from(JSON.stringify(items.slice(i, i + JSON_SLICE)));
@@ -257,7 +258,6 @@ export async function jsonInTurns(value: unknown): Promise<Buffer[]> {
 }
 
 const COMMA = ','.charCodeAt(0);
-
 
 /** REST's error shape: `{"error":{"code","message","fields"}}`. */
 export function sendError(res: ServerResponse, err: AppError): void {

@@ -9,6 +9,8 @@ describe('jsonInTurns', () => {
     [1],
     Array.from({ length: 100 }, (_, i) => item(i)),
     Array.from({ length: 101 }, (_, i) => item(i)),
+    Array.from({ length: 200 }, (_, i) => item(i)),
+    Array.from({ length: 201 }, (_, i) => item(i)),
     Array.from({ length: 250 }, (_, i) => (i % 7 === 0 ? undefined : item(i))),
     { agents: Array.from({ length: 1000 }, (_, i) => item(i)), limit: 1000, offset: 0, skipped: undefined, fn: () => 1 },
     { agents: [], nested: { list: Array.from({ length: 300 }, (_, i) => i) }, at: new Date(0) },
