@@ -11,7 +11,7 @@ import { toGraphQLError } from '../graphql/errors';
 import { limitRules, limitsFromConfig, operationRefusal, parseWithin } from '../graphql/limits';
 import { schema } from '../graphql/schema';
 import { checkVariables } from '../validation';
-import { bodyCoding, decodeBody, readBody, sendJson, jsonBodyRefusal, type BodyCoding } from './http';
+import { bodyCoding, closeIfBodyUnread, decodeBody, readBody, sendJson, jsonBodyRefusal, type BodyCoding } from './http';
 
 /** A JSON object body, parsed; anything else stays raw, for yoga to read (or refuse) in its own words. */
 function parsedIfJsonObject(req: IncomingMessage, body: Buffer): unknown {
@@ -70,6 +70,7 @@ function acceptsAnAnswer(accept: string | undefined): boolean {
 
 /** A refusal before yoga sees the request, in the shape GraphQL clients read. */
 function sendRefusal(res: ServerResponse, err: AppError): void {
+  closeIfBodyUnread(res);
   const headers = { ...err.headers, ...(err.retryAfter !== undefined ? { 'retry-after': String(err.retryAfter) } : {}) };
   sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code, ...(err.fields ? { fields: err.fields } : {}) } }] }, headers);
 }

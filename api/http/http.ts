@@ -259,11 +259,22 @@ export async function jsonInTurns(value: unknown): Promise<Buffer[]> {
 
 const COMMA = ','.charCodeAt(0);
 
+/**
+ * For a refusal: when the request's body has not all arrived (refused before it was read,
+ * as a 401, 404 or 405 is), the connection closes after the answer, rather than node:http
+ * reading the rest of the body, as long as the client cares to send it, only to throw it
+ * away and keep the connection.
+ */
+export function closeIfBodyUnread(res: ServerResponse): void {
+  if (!res.req.complete) res.shouldKeepAlive = false;
+}
+
 /** REST's error shape: `{"error":{"code","message","fields"}}`. */
 export function sendError(res: ServerResponse, err: AppError): void {
   const headers: Record<string, string> = { ...err.headers };
   if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
   // The rest of an oversized body is never read; close rather than drain it.
   if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  closeIfBodyUnread(res);
   sendJson(res, err.status, { error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, headers);
 }

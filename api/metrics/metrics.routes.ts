@@ -3,7 +3,7 @@ import type { App } from '../app';
 import type { AgentPrincipal, Principal } from '../auth/tokens';
 import type { MetricsConfig } from '../config';
 import { AppError } from '../errors';
-import { decodeBody, MAX_INFLATED_JSON_BYTES, parseJsonBody, readBody, sendJson } from '../http/http';
+import { closeIfBodyUnread, decodeBody, MAX_INFLATED_JSON_BYTES, parseJsonBody, readBody, sendJson } from '../http/http';
 import type { Route } from '../http/router';
 import { authorizePush, type IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.args';
@@ -135,6 +135,7 @@ export async function handleOtlp(app: App, req: IncomingMessage, res: ServerResp
     const headers: Record<string, string> = { ...err.headers };
     if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
     if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+    closeIfBodyUnread(res);
     // A RATE_LIMITED keeps its 429, which OTLP senders retry.
     const status = caught instanceof AppError && caught.code === 'RATE_LIMITED' ? 429 : err.status;
     answer(status, { code: GRPC_CODE[status] ?? 2, message: err.message }, RpcStatus, headers);

@@ -75,6 +75,40 @@ function rawExchange(baseUrl: string, text: string, opts: { halfClose?: boolean 
   });
 }
 
+describe('a request refused before its body has arrived', () => {
+  // Declared as 500 000 bytes, of which a few are sent: the answer must not wait for the rest.
+  const partial = (line: string, headers = '') => `${line} HTTP/1.1\r\nHost: x\r\n${headers}Content-Type: application/json\r\nContent-Length: 500000\r\n\r\n{"health":`;
+  it.each([
+    ['401 on a door that needs a token', () => partial(`POST /api/v1/agents/${agent.id}/heartbeat`), 401],
+    ['401 from the GraphQL door for a token it does not know', () => partial('POST /graphql', 'Authorization: Bearer am_nobody\r\n'), 401],
+    ['404 where nothing is served', () => partial('POST /api/v1/nowhere', `Authorization: Bearer ${server.viewerToken}\r\n`), 404],
+    ['405 for a method the door does not take', () => partial('PUT /health'), 405],
+    ['401 on the OTLP door', () => partial('POST /v1/metrics'), 401],
+  ])('%s: answered, then the connection closed rather than the rest of the body read', async (_what, text, status) => {
+    const res = await Promise.race([
+      rawExchange(server.url, text()),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the connection stayed open, waiting for the rest of the body')), 5_000)),
+    ]);
+    expect(res.status).toBe(status);
+    expect(res.headers.toLowerCase()).toContain('connection: close');
+  });
+
+  it('keeps the connection of a refusal made after reading the whole body, for the next request on it', async () => {
+    const body = '{"health":"fine"}';
+    const refused = `POST /api/v1/agents/${agent.id}/heartbeat HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${agent.token}\r\nContent-Type: application/json\r\nContent-Length: ${bytes(body)}\r\n\r\n${body}`;
+    const { hostname, port } = new URL(server.url);
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => socket.write(`${refused}GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+    expect([...got.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['400', '200']);
+  });
+});
+
 describe('headers a request may give once', () => {
   it.each([
     ['Host', (t: string) => `GET /api/v1/agents/ HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nAuthorization: Bearer ${t}\r\nConnection: close\r\n\r\n`, 'host'],
