@@ -10,7 +10,7 @@ import { bearer, digestToken, sameDigest, type Principal } from './auth/tokens';
 import { isDatabaseUnavailable } from './db';
 import { AppError, databaseUnavailable } from './errors';
 import { createGraphQLDoor } from './http/graphql';
-import { sendError, sendJson } from './http/http';
+import { closeIfBodyUnread, sendError, sendJson } from './http/http';
 import { Readiness } from './http/health';
 import { checkHeaders, readOnlyDoor, requireRead, tooManyHeaders } from './http/request-checks';
 import { observeRequest, showRequestId, type RequestInfo, type RequestObserver } from './http/observe';
@@ -181,6 +181,7 @@ export function createHttpServer(app: App): HttpServer {
         sendError(res, databaseUnavailable());
       } else {
         log.error(`${req.method} request failed`, err);
+        closeIfBodyUnread(res);
         sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
       }
     } catch (inner) {

@@ -259,14 +259,22 @@ export async function jsonInTurns(value: unknown): Promise<Buffer[]> {
 
 const COMMA = ','.charCodeAt(0);
 
+/** Bodies up to this size that a refusal leaves unread are read and thrown away, keeping the connection. */
+const DRAINED_BODY_BYTES = 64 * 1024;
+
 /**
- * For a refusal: when the request's body has not all arrived (refused before it was read,
- * as a 401, 404 or 405 is), the connection closes after the answer, rather than node:http
- * reading the rest of the body, as long as the client cares to send it, only to throw it
- * away and keep the connection.
+ * For a refusal: when the request's body has not all been read (refused before it was,
+ * as a 401, 404 or 405 is) and may be large (declared past DRAINED_BODY_BYTES, or
+ * chunked), the connection closes after the answer, rather than node:http reading the
+ * rest, as long as the client cares to send it, only to throw it away. A small body is
+ * left to node:http to drain: the connection stays, and a client still sending cannot
+ * have it reset under the answer before reading it.
  */
 export function closeIfBodyUnread(res: ServerResponse): void {
-  if (!res.req.complete) res.shouldKeepAlive = false;
+  const req = res.req;
+  if (req.complete) return;
+  const declared = req.headers['content-length'];
+  if (declared === undefined ? req.headers['transfer-encoding'] !== undefined : Number(declared) > DRAINED_BODY_BYTES) res.shouldKeepAlive = false;
 }
 
 /** REST's error shape: `{"error":{"code","message","fields"}}`. */

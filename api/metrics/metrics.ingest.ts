@@ -93,8 +93,6 @@ export class MetricIngestor {
       if (last.id === undefined) unknown++;
     }
     if (mode === 'strict' && problems.count > 0) throw badInput(fields);
-    // Again: other pushes may have queued their samples while this one was checked.
-    if (points.length > CHECK_SLICE) this.refuseWhileBehind();
     if (unknown > 0) {
       const refused = await this.resolve(principal.agentId, kept, ids, labels, mode);
       if (refused.length > 0) {
@@ -114,6 +112,9 @@ export class MetricIngestor {
       ats.push(point.at);
       values.push(point.value);
     });
+    // Again: other pushes may have queued their samples while this one waited (its token
+    // read, its points checked over several turns, its new series created).
+    this.refuseWhileBehind();
     const writer = this.deps.writer;
     return {
       accepted: seriesIds.length,
