@@ -7,7 +7,8 @@ import { closeIfBodyUnread, decodeBody, MAX_INFLATED_JSON_BYTES, parseJsonBody, 
 import type { Route } from '../http/router';
 import { authorizePush, type IngestResult } from './metrics.ingest';
 import { parseMetricList } from './metrics.args';
-import { decodeOtlpJson, decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
+import { decodeOtlpProtobuf, type Decoded } from './otlp.decoder';
+import { decodeOtlpJson } from './otlp.json';
 import { DecodeError, TooLargeError } from './protobuf.wire';
 import { OtlpResponse, RpcStatus } from './proto';
 import { decodeRemoteWrite } from './remote-write.decoder';

@@ -1,10 +1,5 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LABEL_PATTERN, labelSet, MAX_POINTS_PER_REQUEST, tooManyPoints, type IncomingPoint } from './metrics.input';
 import type { MetricKind } from './metrics.table';
-import { checkJson } from './otlp.json-check';
-import { OtlpRequest } from './proto';
-import { Gate } from '../gate';
-import { jsonBodyRefusal } from '../http/http';
 import { DecodeError, TooLargeError, WIRE_VARINT, WireReader } from './protobuf.wire';
 
 /** The points of an OTLP export request, and those refused while reading it (with why). */
@@ -20,59 +15,6 @@ const CUMULATIVE = 2;
 const NO_RECORDED_VALUE = 1;
 /** Attribute values (arrays, key-value lists) nested deeper than this are refused. */
 const MAX_VALUE_DEPTH = 16;
-
-/**
- * Two OTLP/JSON bodies are decoded at once at most, the others waiting their turn. Each
- * step of a decode waits for a turn of the event loop, so bodies decoded side by side
- * would each hold their text, parsed tree and message at the same time (tens of MiB
- * each near the limits).
- */
-const jsonDecodes = new Gate(2);
-
-/**
- * OTLP/JSON: read by protobufjs (which knows the JSON mapping: lowerCamelCase names,
- * 64-bit integers as strings, enums by name) and written back to the wire format, so one
- * reader below gives both encodings the same meaning.
- */
-export const decodeOtlpJson = (body: Buffer, now: number): Promise<Decoded> => jsonDecodes.run(() => decodeJsonInTurns(body, now));
-
-async function decodeJsonInTurns(body: Buffer, now: number): Promise<Decoded> {
-  const refused = jsonBodyRefusal(body);
-  if (refused) throw refused;
-  // A body near the limits (100 000 objects and arrays, 2-3 MiB, or 8 MiB of one string)
-  // takes 5-30 ms at each step below, and 50-100 ms for all of them: one step per turn
-  // of the event loop. The first waits too: the gunzip's last turn joined its output
-  // into this body, and the checks above ran in that same turn.
-  await nextTurn();
-  const text = body.toString('utf8');
-  await nextTurn();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new DecodeError(`the body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DecodeError('the body must be a JSON ExportMetricsServiceRequest object');
-  await nextTurn();
-  checkJson(json);
-  await nextTurn();
-  const notARequest = (err: unknown) => new DecodeError(`the body is not an ExportMetricsServiceRequest: ${(err as Error).message}`);
-  let message: ReturnType<typeof OtlpRequest.fromObject>;
-  try {
-    message = OtlpRequest.fromObject(json);
-  } catch (err) {
-    throw notARequest(err);
-  }
-  await nextTurn();
-  let wire: Uint8Array;
-  try {
-    wire = OtlpRequest.encode(message).finish();
-  } catch (err) {
-    throw notARequest(err);
-  }
-  await nextTurn();
-  return read(wire, now);
-}
 
 /**
  * An ExportMetricsServiceRequest in the protobuf wire format (opentelemetry-proto v1;
@@ -91,14 +33,15 @@ async function decodeJsonInTurns(body: Buffer, now: number): Promise<Decoded> {
  */
 export function decodeOtlpProtobuf(body: Uint8Array, now: number): Decoded {
   try {
-    return read(body, now);
+    return readOtlpWire(body, now);
   } catch (err) {
     if (err instanceof DecodeError) throw new DecodeError(`the body is not a protobuf ExportMetricsServiceRequest: ${err.message}`);
     throw err;
   }
 }
 
-function read(body: Uint8Array, now: number): Decoded {
+/** The points of a request in the wire format, its DecodeErrors as they are (the JSON door's come from its own encoding). */
+export function readOtlpWire(body: Uint8Array, now: number): Decoded {
   const reader = new OtlpReader(Buffer.from(body.buffer, body.byteOffset, body.byteLength), now);
   reader.request();
   return { points: reader.points, refused: [...reader.refused].map(([reason, count]) => ({ reason, count })) };

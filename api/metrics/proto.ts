@@ -6,7 +6,7 @@ import protobuf from 'protobufjs';
  * - OTLP metrics, opentelemetry-proto v1: collector/metrics/v1/metrics_service.proto,
  *   metrics/v1/metrics.proto, common/v1/common.proto, resource/v1/resource.proto, and
  *   google.rpc.Status for error bodies. Field names are lowerCamelCase, as OTLP/JSON
- *   spells them: OTLP/JSON is read with these and written back to the wire format for
+ *   spells them: OTLP/JSON is read with these (otlp.json.ts) and written back to the wire format for
  *   otlp.decoder.ts, which reads the protobuf wire format itself. Exemplars are not
  *   declared: they are skipped.
  * - Prometheus remote write 1.0: prompb/remote.proto and prompb/types.proto (native

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HeartbeatBatcher, type FlushResult } from '../../api/liveness/heartbeat.batcher';
 import { type HeartbeatRow, type HeartbeatWrite } from '../../api/liveness/liveness.store';
+import { turnCounter } from '../helpers/turns';
 
 const write = (n: number): HeartbeatWrite => ({ agentId: `agent-${n}`, tokenHash: 'x', health: 'healthy', message: null, sequence: 1 });
 const rowOf = (w: HeartbeatWrite): HeartbeatRow => ({
@@ -38,21 +39,17 @@ describe('heartbeat batcher', () => {
     const writes: HeartbeatWrite[][] = [];
     const b = batcher(writes);
     const answeredAt: number[] = [];
-    let turns = 0;
-    let counting = true;
-    const countTurns = () => {
-      turns++;
-      if (counting) setImmediate(countTurns);
-    };
+    // Turns counted from the first answer on.
+    let counter: ReturnType<typeof turnCounter> | undefined;
     const pending = Array.from({ length: 1000 }, (_, n) =>
       b.enqueue(write(n)).then((row) => {
-        if (answeredAt.length === 0) setImmediate(countTurns);
-        answeredAt.push(turns);
+        counter ??= turnCounter();
+        answeredAt.push(counter.turns);
         return row;
       }),
     );
     const rows = await Promise.all(pending);
-    counting = false;
+    counter?.stop();
 
     expect(writes).toHaveLength(1);
     expect(rows.map((r) => r?.id)).toEqual(Array.from({ length: 1000 }, (_, n) => `agent-${n}`));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeOtlpJson, decodeOtlpProtobuf } from '../../api/metrics/otlp.decoder';
+import { decodeOtlpProtobuf } from '../../api/metrics/otlp.decoder';
+import { decodeOtlpJson } from '../../api/metrics/otlp.json';
 import { DecodeError } from '../../api/metrics/protobuf.wire';
 import { encodeOtlp } from '../helpers/protocols';
 import { countingTurns, turnCounter } from '../helpers/turns';
