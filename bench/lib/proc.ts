@@ -5,6 +5,16 @@ import { once } from 'node:events';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script, the
+ * words between `node` and `--import`): given to every server measured, baselines
+ * included, so that a ratio compares code, not runtime settings.
+ */
+const START_FLAGS: string[] = (() => {
+  const words: string[] = JSON.parse(fs.readFileSync(`${ROOT}package.json`, 'utf8')).scripts.start.split(/\s+/);
+  return words[0] === 'node' ? words.slice(1, words.indexOf('--import')) : [];
+})();
+
 export interface ServerProcess {
   name: string;
   pid: number;
@@ -20,10 +30,10 @@ export interface ServerProcess {
  * Starts a TypeScript server in its own `node --import tsx` process (no tsx wrapper,
  * so `pid` is the process that serves, whose RSS and CPU we read) and waits for it to
  * print `listening on http://host:port`. Every server measured, baselines included, runs in
- * production mode, as a deployment would.
+ * production mode and with `npm start`'s Node flags, as a deployment would.
  */
 export async function startServer(name: string, file: string, env: Record<string, string>, nodeFlags: string[] = [], cwd = ROOT): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...nodeFlags, '--import', 'tsx', file], {
     cwd,
     env: { NODE_ENV: 'production', ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
