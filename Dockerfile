@@ -11,5 +11,5 @@ ENV PORT=8000
 EXPOSE 8000
 # What `npm start` runs, without rebuilding the dashboard on every start: a young
 # generation of 64 MB, since hundreds of requests in flight each hold their objects
-# across a database round trip (see the README's "Running it in production").
+# across a database round trip (the README: Operations, "Node's young generation").
 CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "api/main.ts"]

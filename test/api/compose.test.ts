@@ -63,6 +63,14 @@ describe('docker-compose.yml', () => {
     expect(ignored).toContain('node_modules');
   });
 
+  it('starts the server as npm start does, with the same Node flags', () => {
+    const start: string = JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8')).scripts.start;
+    const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(new URL('Dockerfile', root), 'utf8'));
+    expect(cmd, 'the Dockerfile has an exec-form CMD').not.toBeNull();
+    expect((JSON.parse(cmd![1]) as string[]).join(' ')).toBe(start);
+    expect(start).toMatch(/^node --max-semi-space-size=\d+ --import tsx api\/main\.ts$/);
+  });
+
   it('sets only environment variables that api/config.ts reads', () => {
     const env = environmentOf(server);
     const read = namesLoadConfigReads(env);
