@@ -1,7 +1,7 @@
 import type { Client, CombinedError } from '@urql/core';
 import { describeError } from './errors';
 import { FleetAlertChangedSubscription, FleetPageQuery, LatestCursorQuery, type AgentRow, type PushedHeartbeat } from './documents';
-import { FleetSummaryQuery } from './fleet-documents';
+import { fetchSummary } from './fleet-summary';
 import { Resubscriber } from './resubscribe';
 import { alertsFromChange, alertsFromPage, beatsFromPage, beatsFromPush, type AlertMap, type BeatMap, type PageNode } from './row-extras';
 import { FleetLive, type Replay } from './fleet-live';
@@ -102,7 +102,7 @@ export class FleetState {
       this.#client
         .query(FleetPageQuery, { filter: toAgentFilter(query), orderBy: this.#order(), first: FIRST_PAGE })
         .toPromise(),
-      this.#fetchSummary(),
+      fetchSummary(this.#client, this.#query),
     ]);
     const replay = this.#live.end(mark);
     if (id !== this.#loadId) return;
@@ -282,20 +282,9 @@ export class FleetState {
 
   async #refreshSummary() {
     const id = this.#loadId;
-    const summary = await this.#fetchSummary();
+    const summary = await fetchSummary(this.#client, this.#query);
     if (id !== this.#loadId || !summary) return;
     this.counts = summary.counts;
     this.totalCount = summary.totalCount;
-  }
-
-  async #fetchSummary(): Promise<{ counts: StatusCounts; totalCount: number } | null> {
-    const result = await this.#client
-      .query(FleetSummaryQuery, {
-        countsFilter: toAgentFilter(this.#query, { withStatus: false }),
-        listFilter: toAgentFilter(this.#query),
-      })
-      .toPromise();
-    if (!result.data) return null;
-    return { counts: result.data.agentStatusCounts, totalCount: result.data.agents.totalCount };
   }
 }
